@@ -1,0 +1,36 @@
+# The two commands: `make all` (the main job) and `make test`. See README.md.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: all install data notebooks test lint lab clean
+
+all: notebooks
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "Python 3.10 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+data: install
+	$(PY) -m digitlab data
+
+notebooks: data
+	$(PY) -m digitlab notebooks
+
+lint: install
+	$(PY) -m ruff check src tests benchmarks notebooks
+
+test: lint
+	$(PY) -m pytest
+
+lab: install
+	$(VENV)/bin/jupyter lab notebooks
+
+clean:
+	rm -rf notebooks/executed .pytest_cache .ruff_cache

@@ -1,0 +1,56 @@
+"""Command line: `python -m digitlab <command>`."""
+
+import argparse
+import sys
+
+from digitlab.errors import DigitlabError
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from digitlab.data import load_mnist
+
+    (x_train, y_train), (x_test, y_test) = load_mnist(args.source)
+    print(f"MNIST verified: train {x_train.shape}, test {x_test.shape}")
+    return 0
+
+
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from digitlab.config import EXECUTED_NOTEBOOKS_DIR
+    from digitlab.notebooks import run_all
+
+    executed_dir = EXECUTED_NOTEBOOKS_DIR
+    if args.output_dir:
+        executed_dir = Path(args.output_dir) / "notebooks"
+    times = run_all(quick=args.quick, output_dir=args.output_dir, executed_dir=executed_dir)
+    print(f"All {len(times)} notebooks ran in {sum(times.values()):.0f} s.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m digitlab", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    data = commands.add_parser("data", help="obtain and verify MNIST")
+    data.add_argument("--source", help="local folder with the four MNIST .gz files")
+    data.set_defaults(run=cmd_data)
+
+    notebooks = commands.add_parser("notebooks", help="execute every notebook in order")
+    notebooks.add_argument("--quick", action="store_true", help="seconds-long smoke run")
+    notebooks.add_argument("--output-dir", help="write figures/ and models/ here")
+    notebooks.set_defaults(run=cmd_notebooks)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except DigitlabError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
