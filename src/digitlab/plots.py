@@ -78,3 +78,39 @@ def plot_pixel_histogram(images: np.ndarray) -> plt.Figure:
     background = counts[0] / counts.sum()
     ax.set_title(f"Pixel intensities: {background:.0%} are exactly 0")
     return fig
+
+
+def plot_learning_curves(history: dict[str, list[float]], title: str) -> plt.Figure:
+    """Accuracy and loss per epoch, training beside validation."""
+    fig, (accuracy_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    for ax, metric in ((accuracy_ax, "accuracy"), (loss_ax, "loss")):
+        ax.plot(epochs, history[metric], marker="o", label="training (augmented, dropout on)")
+        ax.plot(epochs, history[f"val_{metric}"], marker="o", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.grid(alpha=0.3)
+    best = int(np.argmax(history["val_accuracy"]))
+    accuracy_ax.annotate(f"best {history['val_accuracy'][best]:.2%}",
+                         (epochs[best], history["val_accuracy"][best]),
+                         textcoords="offset points", xytext=(-40, -25),
+                         arrowprops={"arrowstyle": "->"})
+    accuracy_ax.legend(loc="lower right")
+    loss_ax.set_yscale("log")
+    fig.suptitle(title)
+    return fig
+
+
+def plot_image_rows(rows: list[np.ndarray], row_titles: list[str], title: str) -> plt.Figure:
+    """Rows of 28x28 images, one title per row (e.g. originals and augmented copies)."""
+    columns = max(len(row) for row in rows)
+    fig, axes = plt.subplots(len(rows), columns, figsize=(columns * 0.9, len(rows) * 1.0),
+                             squeeze=False)
+    for row_axes, images, row_title in zip(axes, rows, row_titles, strict=True):
+        for ax in row_axes:
+            ax.axis("off")
+        for ax, image in zip(row_axes, images, strict=False):
+            ax.imshow(np.squeeze(image), cmap="gray_r", vmin=0, vmax=np.max(image) or 1)
+        row_axes[0].set_title(row_title, loc="left", fontsize=8)
+    fig.suptitle(title)
+    return fig

@@ -1,0 +1,193 @@
+"""Train any digitlab model: tf.data pipeline, validation split, schedule, atomic saving."""
+
+import csv
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from digitlab import config
+from digitlab.preprocess import scale_images
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. The validation images come from the training set, never the test set."""
+
+    epochs: int = 20
+    batch_size: int = 128
+    learning_rate: float = 3e-3  # peak of the warmup + cosine schedule
+    warmup_epochs: float = 1.0
+    weight_decay: float = 1e-4
+    validation_size: int = 5000
+    patience: int = 5  # epochs without validation improvement before stopping early
+    seed: int = 42
+    deterministic: bool = True  # same seed, same result; see README for the cost
+
+
+def set_seed(seed: int, deterministic: bool = True) -> None:
+    """Seed Python, NumPy and TensorFlow; optionally make TensorFlow ops deterministic."""
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def split_validation(images: np.ndarray, labels: np.ndarray, size: int, seed: int):
+    """Split off `size` random training images for validation, the same ones for a given seed.
+
+    Returns:
+        (train_images, train_labels), (val_images, val_labels)
+    """
+    if not 0 < size < len(images):
+        raise ValueError(f"validation_size must be between 1 and {len(images) - 1}, got {size}.")
+    order = np.random.default_rng(seed).permutation(len(images))
+    val, train = order[:size], order[size:]
+    return (images[train], labels[train]), (images[val], labels[val])
+
+
+def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, training: bool,
+                 augmentation: keras.Layer | None = None, seed: int = 0) -> tf.data.Dataset:
+    """A tf.data pipeline of (images scaled to 0..1, labels); shuffled and augmented if training.
+
+    Args:
+        images: (n, 28, 28) uint8.
+        labels: (n,) integer digits.
+    """
+    dataset = tf.data.Dataset.from_tensor_slices((scale_images(images), labels.astype("int32")))
+    if training:
+        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+    if training and augmentation is not None:
+        dataset = dataset.map(lambda x, y: (augmentation(x, training=True), y),
+                              num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def compile_model(model: keras.Model, train_config: TrainConfig, steps_per_epoch: int) -> None:
+    """Compile with AdamW under a linear warmup then cosine decay of the learning rate."""
+    total_steps = max(1, train_config.epochs * steps_per_epoch)
+    warmup_steps = min(total_steps - 1, int(train_config.warmup_epochs * steps_per_epoch))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=train_config.learning_rate / 10,
+        decay_steps=total_steps - warmup_steps,
+        warmup_target=train_config.learning_rate,
+        warmup_steps=warmup_steps,
+    )
+    optimizer = keras.optimizers.AdamW(schedule, weight_decay=train_config.weight_decay)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+
+
+def hardware() -> dict:
+    """What the run ran on: CPU count, machine, GPUs seen by TensorFlow."""
+    gpus = tf.config.list_physical_devices("GPU")
+    return {"machine": platform.machine(), "processor": platform.processor(),
+            "cpus": os.cpu_count(), "gpus": [gpu.name for gpu in gpus]}
+
+
+def versions() -> dict:
+    """Library versions that shape the result."""
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__}
+
+
+def save_atomically(model: keras.Model, path: Path) -> None:
+    """Write the model next to `path`, then rename: an interrupted save keeps the old file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.partial.keras")
+    try:
+        model.save(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write a text file through a temporary name and a rename."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
+def history_csv(history: dict[str, list[float]]) -> str:
+    """Keras history as CSV text, one row per epoch."""
+    keys = list(history)
+    rows = [["epoch", *keys]]
+    rows += [[epoch + 1, *(history[key][epoch] for key in keys)]
+             for epoch in range(len(history[keys[0]]))]
+    lines = []
+    for row in rows:
+        lines.append(",".join(str(value) for value in row))
+    return "\n".join(lines) + "\n"
+
+
+def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
+          augmentation: keras.Layer | None = None, models_dir: Path | None = None,
+          extra_callbacks: list | None = None, verbose: int | str = 2) -> dict:
+    """Train `model` on MNIST, evaluate it on the test set and save it with its metrics.
+
+    Writes `models/<model.name>.keras`, `.metrics.json` and `.history.csv`, each through a
+    temporary file and a rename, so an interrupted run leaves the previous files intact.
+
+    Args:
+        model: an uncompiled digitlab model (see `digitlab.models`).
+        mnist: `((x_train, y_train), (x_test, y_test))` as `load_mnist` returns.
+        augmentation: layers applied to training batches only, or None.
+        models_dir: where to save (default: config.MODELS_DIR).
+
+    Returns:
+        The metrics dictionary that was saved.
+    """
+    (x_train, y_train), (x_test, y_test) = mnist
+    (x_fit, y_fit), (x_val, y_val) = split_validation(
+        x_train, y_train, train_config.validation_size, train_config.seed)
+    train_data = make_dataset(x_fit, y_fit, train_config.batch_size, True, augmentation,
+                              train_config.seed)
+    val_data = make_dataset(x_val, y_val, 1024, False)
+    steps = int(np.ceil(len(x_fit) / train_config.batch_size))
+    compile_model(model, train_config, steps)
+    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=train_config.patience,
+                                         restore_best_weights=True)
+    start = time.perf_counter()
+    history = model.fit(train_data, validation_data=val_data, epochs=train_config.epochs,
+                        callbacks=[stop, *(extra_callbacks or [])], verbose=verbose)
+    seconds = time.perf_counter() - start
+    test_loss, test_accuracy = model.evaluate(make_dataset(x_test, y_test, 1024, False), verbose=0)
+
+    models_dir = Path(models_dir or config.MODELS_DIR)
+    path = models_dir / f"{model.name}.keras"
+    metrics = {
+        "name": model.name,
+        "test_accuracy": float(test_accuracy),
+        "test_loss": float(test_loss),
+        "test_errors": int(round((1 - test_accuracy) * len(x_test))),
+        "val_accuracy": float(max(history.history["val_accuracy"])),
+        "parameters": int(model.count_params()),
+        "epochs_run": len(history.history["loss"]),
+        "train_seconds": round(seconds, 1),
+        "train_images": len(x_fit),
+        "validation_images": len(x_val),
+        "augmentation": augmentation is not None,
+        "config": asdict(train_config),
+        "seed": train_config.seed,
+        "versions": versions(),
+        "hardware": hardware(),
+    }
+    save_atomically(model, path)
+    write_text_atomically(models_dir / f"{model.name}.history.csv", history_csv(history.history))
+    write_text_atomically(models_dir / f"{model.name}.metrics.json",
+                          json.dumps(metrics, indent=2) + "\n")
+    return metrics
+
+
+def read_history(path: Path) -> dict[str, list[float]]:
+    """Read a `.history.csv` back into Keras' history format."""
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return {key: [float(row[key]) for row in rows] for key in rows[0] if key != "epoch"}
