@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: all install data notebooks test lint lab clean
+.PHONY: all install data notebooks test lint lab app clean
 
 all: notebooks
 
@@ -34,3 +34,6 @@ lab: install
 
 clean:
 	rm -rf notebooks/executed .pytest_cache .ruff_cache
+
+app: install
+	$(PY) -m digitlab app

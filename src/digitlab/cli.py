@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from pathlib import Path
 
 from digitlab.errors import DigitlabError
 
@@ -15,8 +16,6 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_notebooks(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from digitlab.config import EXECUTED_NOTEBOOKS_DIR
     from digitlab.notebooks import run_all
 
@@ -26,6 +25,18 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
     times = run_all(quick=args.quick, output_dir=args.output_dir, executed_dir=executed_dir)
     print(f"All {len(times)} notebooks ran in {sum(times.values()):.0f} s.")
     return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from digitlab import predict
+
+    return predict.main(args.rest)
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    from digitlab import app
+
+    return app.main(args.rest)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     notebooks.add_argument("--quick", action="store_true", help="seconds-long smoke run")
     notebooks.add_argument("--output-dir", help="write figures/ and models/ here")
     notebooks.set_defaults(run=cmd_notebooks)
+
+    # These two own their arguments: see `python -m digitlab predict --help`.
+    for name, run, text in (("predict", cmd_predict, "recognise digits in image files"),
+                            ("app", cmd_app, "start the draw-a-digit web demo")):
+        command = commands.add_parser(name, help=text, add_help=False)
+        command.add_argument("rest", nargs=argparse.REMAINDER)
+        command.set_defaults(run=run)
     return parser
 
 
