@@ -20,15 +20,16 @@ def save_figure(fig: plt.Figure, name: str, figures_dir: Path | None = None) -> 
     return path
 
 
-def plot_label_counts(y_train: np.ndarray, y_test: np.ndarray) -> plt.Figure:
-    """Bar chart of how many images each digit has, train beside test."""
+def plot_label_counts(y_train: np.ndarray, y_test: np.ndarray,
+                      names: tuple[str, str] = ("train", "test")) -> plt.Figure:
+    """Bar chart of how many images each digit has, in two splits side by side."""
     digits = np.arange(10)
     train_counts = np.bincount(y_train, minlength=10)
     test_counts = np.bincount(y_test, minlength=10)
     fig, ax = plt.subplots(figsize=(8, 3.5))
     width = 0.4
-    ax.bar(digits - width / 2, train_counts, width, label=f"train ({len(y_train):,})")
-    ax.bar(digits + width / 2, test_counts, width, label=f"test ({len(y_test):,})")
+    ax.bar(digits - width / 2, train_counts, width, label=f"{names[0]} ({len(y_train):,})")
+    ax.bar(digits + width / 2, test_counts, width, label=f"{names[1]} ({len(y_test):,})")
     for digit, count in zip(digits, train_counts, strict=False):
         ax.text(digit - width / 2, count, f"{count:,}", ha="center", va="bottom", fontsize=7)
     ax.set_xticks(digits)
@@ -113,4 +114,19 @@ def plot_image_rows(rows: list[np.ndarray], row_titles: list[str], title: str) -
             ax.imshow(np.squeeze(image), cmap="gray_r", vmin=0, vmax=np.max(image) or 1)
         row_axes[0].set_title(row_title, loc="left", fontsize=8)
     fig.suptitle(title)
+    return fig
+
+
+def plot_input_formats(image: np.ndarray) -> plt.Figure:
+    """One digit as the CNN sees it (a 28x28 grid) and as the MLP sees it (784 numbers in a row)."""
+    fig = plt.figure(figsize=(11, 3.2))
+    grid_ax = fig.add_axes((0.0, 0.1, 0.25, 0.8))
+    grid_ax.imshow(np.squeeze(image), cmap="gray_r")
+    grid_ax.set_title("CNN input: 28 x 28 x 1")
+    grid_ax.axis("off")
+    strip_ax = fig.add_axes((0.3, 0.45, 0.68, 0.12))
+    strip_ax.imshow(np.reshape(image, (1, -1)), cmap="gray_r", aspect="auto")
+    strip_ax.set_title("MLP input: the same pixels flattened to 784 numbers (row after row)")
+    strip_ax.set_yticks([])
+    strip_ax.set_xticks(np.arange(0, 785, 112))
     return fig

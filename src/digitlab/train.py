@@ -186,6 +186,15 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
     return metrics
 
 
+SUMMARY_KEYS = ("test_accuracy", "test_errors", "test_loss", "val_accuracy", "parameters",
+                "epochs_run", "train_seconds")
+
+
+def read_metrics(path: Path) -> dict:
+    """Read a `.metrics.json` file written by `train`."""
+    return json.loads(Path(path).read_text())
+
+
 def read_history(path: Path) -> dict[str, list[float]]:
     """Read a `.history.csv` back into Keras' history format."""
     with open(path, newline="") as handle:

@@ -1,0 +1,106 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from digitlab import data, models, train
+
+
+@pytest.fixture(scope="module")
+def tiny_mnist(mnist_dir):
+    return data.subsample(data.load_mnist(mnist_dir, mirrors=()), 1200, 300)
+
+
+def test_validation_split_is_fixed_by_the_seed_and_disjoint():
+    images = np.arange(100, dtype=np.uint8).reshape(100, 1, 1)
+    labels = np.arange(100) % 10
+    (fit_a, _), (val_a, _) = train.split_validation(images, labels, 20, seed=7)
+    (fit_b, _), (val_b, _) = train.split_validation(images, labels, 20, seed=7)
+    np.testing.assert_array_equal(val_a, val_b)
+    assert len(val_a) == 20 and len(fit_a) == 80
+    assert not set(val_a.ravel()) & set(fit_a.ravel())
+
+
+def test_validation_size_must_leave_training_images():
+    images, labels = np.zeros((10, 28, 28), np.uint8), np.zeros(10, np.uint8)
+    with pytest.raises(ValueError, match="validation_size must be between 1 and 9"):
+        train.split_validation(images, labels, 10, seed=0)
+
+
+def quick_train(mnist, models_dir, seed=3):
+    train.set_seed(seed)
+    model = models.build_cnn(models.CNNConfig(filters=(8, 16), convs_per_block=(1, 1),
+                                              dense_units=16), name="cnn")
+    config = train.TrainConfig(epochs=1, batch_size=64, validation_size=200, seed=seed)
+    return model, train.train(model, mnist, config, models.build_augmentation(seed=seed),
+                              models_dir=models_dir, verbose=0)
+
+
+def test_training_saves_model_metrics_and_history(tiny_mnist, tmp_path):
+    model, metrics = quick_train(tiny_mnist, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "cnn.history.csv", "cnn.keras", "cnn.metrics.json"]
+    saved = json.loads((tmp_path / "cnn.metrics.json").read_text())
+    assert saved == metrics
+    assert saved["train_images"] == 1000 and saved["validation_images"] == 200
+    assert saved["parameters"] == model.count_params()
+    assert saved["test_errors"] == round((1 - saved["test_accuracy"]) * 300)
+    history = train.read_history(tmp_path / "cnn.history.csv")
+    assert len(history["val_accuracy"]) == saved["epochs_run"] == 1
+    assert models.load_model(tmp_path / "cnn.keras").count_params() == model.count_params()
+
+
+def test_same_seed_gives_the_same_result(tiny_mnist, tmp_path):
+    first_model, first = quick_train(tiny_mnist, tmp_path / "a")
+    second_model, second = quick_train(tiny_mnist, tmp_path / "b")
+    assert first["test_accuracy"] == second["test_accuracy"]
+    for a, b in zip(first_model.get_weights(), second_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_failed_save_keeps_the_previous_model(tmp_path, monkeypatch):
+    path = tmp_path / "mlp.keras"
+    models.build_mlp().save(path)
+    before = path.read_bytes()
+    model = models.build_mlp()
+
+    def crash(target, *args, **kwargs):
+        open(target, "wb").write(b"half a zip")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(model, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        train.save_atomically(model, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["mlp.keras"]
+
+
+KILLED_RUN = """
+import sys
+from digitlab import data, models, train
+mnist = data.subsample(data.load_mnist(sys.argv[1], mirrors=()), 3000, 100)
+model = models.build_mlp(name="mlp")
+train.train(model, mnist, train.TrainConfig(epochs=50, validation_size=100), None,
+            models_dir=sys.argv[2], verbose=2)
+"""
+
+
+def test_killing_a_training_run_leaves_the_previous_model_loadable(mnist_dir, tmp_path):
+    path = tmp_path / "mlp.keras"
+    models.build_mlp().save(path)
+    before = path.read_bytes()
+    run = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(mnist_dir), str(tmp_path)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    for line in run.stdout:  # wait until training is really under way
+        if line.startswith("Epoch 2/") or time.monotonic() > deadline:
+            break
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    assert path.read_bytes() == before
+    assert models.load_model(path).name == "mlp"
