@@ -22,6 +22,7 @@ data: install
 
 notebooks: data
 	$(PY) -m digitlab notebooks
+	$(PY) -m digitlab report
 
 lint: install
 	$(PY) -m ruff check src tests benchmarks notebooks

@@ -27,6 +27,14 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from digitlab.report import update_all
+
+    for section in update_all():
+        print(f"README section updated: {section}")
+    return 0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from digitlab import predict
 
@@ -51,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     notebooks.add_argument("--quick", action="store_true", help="seconds-long smoke run")
     notebooks.add_argument("--output-dir", help="write figures/ and models/ here")
     notebooks.set_defaults(run=cmd_notebooks)
+
+    report = commands.add_parser("report", help="regenerate README tables from saved metrics")
+    report.set_defaults(run=cmd_report)
 
     # These two own their arguments: see `python -m digitlab predict --help`.
     for name, run, text in (("predict", cmd_predict, "recognise digits in image files"),
