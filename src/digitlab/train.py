@@ -28,7 +28,6 @@ class TrainConfig:
     validation_size: int = 5000
     patience: int = 5  # epochs without validation improvement before stopping early
     seed: int = 42
-    deterministic: bool = True  # same seed, same result; see README for the cost
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:
