@@ -72,8 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PASS_THROUGH = {"predict": cmd_predict, "app": cmd_app}
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in PASS_THROUGH:
+        # argparse.REMAINDER loses options that come first (`predict --model m.keras a.png`),
+        # so these commands get their arguments untouched.
+        args = argparse.Namespace(run=PASS_THROUGH[argv[0]], rest=argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except DigitlabError as error:

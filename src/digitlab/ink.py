@@ -1,0 +1,216 @@
+"""Find the ink in a picture whatever its polarity and lighting, and the digit among it.
+
+`ink_image` flattens uneven light and shadows into an ink-strength map; `find_digit` keeps the
+digit's pieces and drops specks, ruled lines, page edges, strips of table and shadows.
+"""
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+MIN_CONTRAST = 0.12  # weaker ink than this (fraction of the paper brightness) is no digit
+BACKGROUND_SIZE = 160  # long side at which the paper/board brightness is estimated
+
+
+def ink_is_dark(small: np.ndarray) -> bool:
+    """Polarity: is the ink darker than its paper (True) or lighter, like chalk (False)?
+
+    Ink is the minority near it: a few pixels far from the local mean, against many close to
+    it, so the deviations from the local mean are skewed towards the ink's side. Two
+    neighbourhood sizes (6% and 20% of the picture) suit thin and thick strokes. The middle of
+    the picture, where the digit and its paper are, counts most; the border, where page edges
+    and the table are, least.
+    """
+    height, width = small.shape
+    weight = np.full(small.shape, 0.25)
+    weight[height // 5: height - height // 5, width // 5: width - width // 5] = 1.0
+    edge_y, edge_x = max(1, height // 12), max(1, width // 12)
+    for part in (weight[:edge_y], weight[-edge_y:], weight[:, :edge_x], weight[:, -edge_x:]):
+        part[...] = 0.05
+    skew = 0.0
+    for fraction in (0.06, 0.2):
+        window = max(3, round(fraction * max(height, width)))
+        deviation = (small - ndimage.uniform_filter(small, window, mode="nearest")).astype(
+            np.float64)
+        skew += np.sum(weight * deviation ** 3) / (np.sum(weight * deviation ** 2) ** 1.5
+                                                   + 1e-12)
+    return bool(skew <= 0)
+
+
+def ink_image(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Ink strength per pixel, whatever the polarity, flattened against uneven light.
+
+    Returns:
+        ink: (h, w) float32, 0 = background .. 1 = ink as far from the paper as black is;
+        background: (h, w) the estimated paper/board brightness; dark_ink: the polarity found.
+    """
+    height, width = gray.shape
+    # Work at ~160 px: an opening there removes every feature narrower than ~20% of the picture
+    # (strokes, even thick ones) and keeps wide ones (shadows, paper edges, the table) sharp.
+    block = max(1, int(np.ceil(max(height, width) / BACKGROUND_SIZE)))
+    pad_h, pad_w = (-height) % block, (-width) % block
+    padded = np.pad(gray, ((0, pad_h), (0, pad_w)), mode="edge")
+    small = padded.reshape(padded.shape[0] // block, block, -1, block).mean(axis=(1, 3))
+    window = (max(3, round(0.2 * max(small.shape))),) * 2
+    dark_ink = ink_is_dark(small)
+    value = 1.0 - gray if dark_ink else gray  # ink is bright in `value`
+    small = 1.0 - small if dark_ink else small
+    small = ndimage.grey_opening(small, size=window, mode="nearest")
+    # Grow the brighter side of every step (shadow and table edges) by one cell: upsampling
+    # would otherwise blur the step, and the blur would read as a line of ink along it.
+    small = ndimage.grey_dilation(small, size=(3, 3), mode="nearest")
+    background = np.asarray(Image.fromarray(small.astype(np.float32)).resize(
+        (padded.shape[1], padded.shape[0]), Image.Resampling.BILINEAR))[:height, :width]
+    # Weber contrast against the local paper brightness: the same ink under bright and dim light
+    # gets the same strength.
+    paper = np.maximum(1.0 - background, 0.05)
+    ink = np.clip((value - background) / paper, 0.0, 1.0).astype(np.float32)
+    background_gray = 1.0 - background if dark_ink else background
+    return ink, background_gray.astype(np.float32), dark_ink
+
+
+def remove_long_lines(mask: np.ndarray, fraction: float = 0.6) -> np.ndarray:
+    """Drop thin straight horizontal/vertical lines longer than `fraction` of the image (ruled
+    lines, margins): a digit's strokes are never that long. Thick bands (a strip of table) stay,
+    for `find_digit` to recognise by their contact with the border."""
+    cleaned = mask.copy()
+    for axis in (1, 0):  # rows, then columns
+        lines = mask if axis == 1 else mask.T
+        length = int(lines.shape[1] * fraction)
+        thin = max(3, lines.shape[0] // 100)
+        # Only rows holding that much ink can hold such a line: usually none, so this is cheap.
+        rows = np.flatnonzero(lines.sum(axis=1) >= length)
+        if length < 8 or rows.size == 0:
+            continue
+        groups = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
+        rows = np.concatenate([group for group in groups if len(group) <= thin] or [rows[:0]])
+        if rows.size == 0:
+            continue
+        candidate = lines[rows].astype(np.float32)
+        # Pixels inside a straight run of `length` (O(n) whatever the length).
+        inside = ndimage.uniform_filter1d(candidate, length, axis=1) > 0.999
+        inside = ndimage.maximum_filter1d(inside, length, axis=1) & lines[rows]
+        target = cleaned if axis == 1 else cleaned.T
+        target[rows] &= ~inside
+    return cleaned
+
+
+def is_straight(component: np.ndarray) -> bool:
+    """True when the component's pixels lie along one straight line (thickness < 8% of length)."""
+    points = np.argwhere(component)[:: max(1, int(component.sum()) // 2000)]
+    if len(points) < 3:
+        return False
+    spread = np.linalg.eigvalsh(np.cov(points.T.astype(np.float64)) + 1e-9 * np.eye(2))
+    return bool(np.sqrt(max(spread[0], 0) / max(spread[1], 1e-9)) < 0.08)
+
+
+def is_edge(component: np.ndarray, box: tuple[slice, slice], shape: tuple[int, int],
+            contact: int) -> bool:
+    """True for a component that is a page edge, a strip of table or a line across the picture.
+
+    Args:
+        component: its mask inside `box`; shape: the image's; contact: its pixels on the image
+        border.
+    """
+    height, width = shape
+    top, bottom = box[0].start == 0, box[0].stop >= height
+    left, right = box[1].start == 0, box[1].stop >= width
+    extent = max(component.shape)
+    # Page edges, shadows and lines run across the picture, and slivers of table lie along its
+    # border; a digit (even one drawn into a corner) crosses the border with a stroke's width.
+    if (top and bottom) or (left and right) or contact > 0.25 * extent:
+        return True
+    # A straight edge running into the border (a paper edge, a ruler, a table's rim).
+    touches = top or bottom or left or right
+    return bool(touches and extent > 0.1 * max(height, width) and is_straight(component))
+
+
+def find_digit(ink: np.ndarray) -> tuple[np.ndarray | None, str | None, np.ndarray]:
+    """Threshold the ink, drop specks, lines and page edges, keep the digit's components.
+
+    Returns:
+        (digit mask or None, reason or None, a map 0 background / 1 dropped / 2 kept).
+    """
+    smooth = ndimage.uniform_filter(ink, 3)  # 3x3 mean: tames sensor noise, keeps hairlines
+    shown = np.zeros(ink.shape, np.uint8)
+    sample = smooth[::3, ::3]  # a subsample is plenty for a noise estimate, and 9x faster
+    noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
+    floor = max(MIN_CONTRAST, 5 * noise + 0.03)
+    strong = smooth[smooth > floor]
+    if strong.size < 4:
+        return None, "no digit found: the image is blank (no ink darker than its paper)", shown
+    threshold = max(floor, 0.5 * float(np.percentile(strong, 99)))
+    mask = smooth > threshold
+    shown[mask] = 1
+    mask = remove_long_lines(mask)
+    # Join fragments (a 5's detached bar, broken chalk) before counting components.
+    reach = max(1, round(max(ink.shape) / 150))
+    labels, count = ndimage.label(ndimage.maximum_filter(mask, size=2 * reach + 1))
+    labels[~mask] = 0
+    if count == 0:
+        return None, "no digit found: only lines or page edges", shown
+    boxes = ndimage.find_objects(labels)
+    mass = np.bincount(labels.ravel(), weights=smooth.ravel(), minlength=count + 1)[1:]
+    area = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    mean_ink = mass / np.maximum(area, 1)
+    border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    contact = np.bincount(border, minlength=count + 1)
+    kept = [(number, box) for number, box in enumerate(boxes, start=1) if box is not None
+            and not is_edge(labels[box] == number, box, ink.shape, contact[number])]
+    if not kept:
+        return None, "no digit found: only lines or page edges touching the border", shown
+    # Shadows, ruled lines, a margin are much fainter than the digit's ink: the darkest of the
+    # remaining pieces that are not mere specks.
+    largest = max(area[number - 1] for number, _ in kept)
+    best_ink = max(mean_ink[number - 1] for number, _ in kept if area[number - 1] >= 0.02 * largest)
+    candidates = []
+    for number, box in kept:
+        if mean_ink[number - 1] < 0.6 * best_ink:
+            continue
+        centre_y = (box[0].start + box[0].stop) / 2 / ink.shape[0] - 0.5
+        centre_x = (box[1].start + box[1].stop) / 2 / ink.shape[1] - 0.5
+        weight = 1.0 - 0.8 * min(1.0, np.hypot(centre_y, centre_x))
+        # A long straight line is more likely an edge or a rule than a digit (a 1 still wins
+        # when it is all there is).
+        straight = max(box[0].stop - box[0].start, box[1].stop - box[1].start) > 0.1 * max(
+            ink.shape) and is_straight(labels[box] == number)
+        candidates.append((mass[number - 1] * weight * (0.3 if straight else 1.0), number, box,
+                           straight))
+    if not candidates:
+        return None, "no digit found: only faint marks", shown
+    candidates.sort(key=lambda item: -item[0])
+    main_score, main_index, main_box, _ = candidates[0]
+    if max(main_box[0].stop - main_box[0].start, main_box[1].stop - main_box[1].start) < 0.04 * max(
+            ink.shape):
+        return None, "no digit found: only specks", shown
+    chosen = [main_index]
+    stroke = 0.0  # the digit's stroke width, measured only when a straight piece needs it
+    if any(straight for *_, straight in candidates[1:]):
+        # Twice the typical distance from its centre lines to the paper.
+        depth = ndimage.distance_transform_edt(labels[main_box] == main_index)
+        stroke = 2 * float(np.percentile(depth[depth > 0], 90))
+    top, bottom, left, right = main_box[0].start, main_box[0].stop, main_box[1].start, \
+        main_box[1].stop
+    changed = True
+    while changed:  # grow the group with nearby pieces that carry real ink
+        changed = False
+        size = max(bottom - top, right - left)
+        for score, index, box, straight in candidates[1:]:
+            extent = max(box[0].stop - box[0].start, box[1].stop - box[1].start)
+            # Straight pieces longer than the digit, or much thinner than its strokes, are
+            # ruled lines, margins and edges, not a detached bar.
+            thin = straight and area[index - 1] / extent < 0.4 * stroke
+            if index in chosen or score < 0.03 * main_score or (straight and extent > size) or thin:
+                continue
+            gap_y = max(box[0].start - bottom, top - box[0].stop, 0)
+            gap_x = max(box[1].start - right, left - box[1].stop, 0)
+            if max(gap_y, gap_x) <= 0.25 * size:
+                chosen.append(index)
+                top, bottom = min(top, box[0].start), max(bottom, box[0].stop)
+                left, right = min(left, box[1].start), max(right, box[1].stop)
+                changed = True
+    digit = np.isin(labels, chosen)
+    if digit.sum() < 3:
+        return None, "no digit found: only specks", shown
+    shown[digit] = 2
+    return digit, None, shown

@@ -1,0 +1,141 @@
+import json
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitlab import config, predict, synth
+from digitlab.errors import ModelError
+from digitlab.predict import Prediction, Predictor
+
+COMMITTED_MODEL = config.PROJ_ROOT / "models" / "cnn.keras"
+CUSTOM_DIR = config.DATA_DIR / "custom"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory, mnist_dir):
+    """A small MLP trained for one epoch on 5,000 MNIST images (seconds): enough for contracts."""
+    import keras
+
+    from digitlab import data, models
+    from digitlab.preprocess import scale_images
+
+    (x_train, y_train), _ = data.subsample(data.load_mnist(mnist_dir), 5000, 10)
+    model = models.build_mlp(models.MLPConfig(hidden_units=(64,)), name="tiny")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    keras.utils.set_random_seed(0)
+    model.fit(scale_images(x_train), y_train, epochs=1, batch_size=128, verbose=0)
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def predictor(tiny_model_path):
+    return Predictor(tiny_model_path)
+
+
+@pytest.fixture
+def digit_files(tmp_path):
+    """A drawn 3, a blank page and a file that is no image."""
+    mask = np.pad(np.asarray(synth.draw_digit(3, "pen", 120, np.random.default_rng(1))), 40)
+    digit = tmp_path / "three.png"
+    Image.fromarray(255 - mask).save(digit)
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (200, 150), "white").save(blank)
+    broken = tmp_path / "notes.png"
+    broken.write_text("not an image")
+    return digit, blank, broken
+
+
+def test_default_model_is_the_cnn_in_models():
+    assert predict.default_model_path() == config.MODELS_DIR / "cnn.keras"
+
+
+def test_prediction_carries_digit_confidence_and_ten_probabilities(predictor, digit_files):
+    result = predictor.predict(digit_files[0])
+    assert isinstance(result, Prediction)
+    assert len(result.probabilities) == 10 and sum(result.probabilities) == pytest.approx(1, 1e-4)
+    assert result.digit == int(np.argmax(result.probabilities))
+    assert result.confidence == max(result.probabilities)
+    assert result.low_confidence == (result.confidence < predict.LOW_CONFIDENCE)
+    assert result.model_input.shape == (28, 28)
+    assert [digit for digit, _ in result.top(3)] == list(np.argsort(result.probabilities)[::-1][:3])
+
+
+def test_blank_page_and_empty_canvas_give_no_digit(predictor, digit_files):
+    canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
+    for source in (digit_files[1], canvas):
+        result = predictor.predict(source)
+        assert result.digit is None and result.probabilities is None
+        assert result.reason.startswith("no digit found")
+
+
+def test_predict_many_keeps_order_and_agrees_with_predict(predictor, digit_files):
+    digit, blank, _ = digit_files
+    many = predictor.predict_many([digit, blank, digit])
+    assert [result.digit is None for result in many] == [False, True, False]
+    single = predictor.predict(digit)
+    np.testing.assert_allclose(many[0].probabilities, single.probabilities, atol=1e-5)
+    assert many[2].probabilities == many[0].probabilities
+
+
+def test_cli_prints_one_json_line_per_image_and_goes_on_after_errors(tiny_model_path,
+                                                                     digit_files, capsys):
+    digit, blank, broken = digit_files
+    missing = digit.parent / "missing.jpg"
+    status = predict.main(["--model", str(tiny_model_path), str(digit), str(broken), str(blank),
+                           str(missing)])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert status == 1
+    assert [line["path"] for line in lines] == [str(digit), str(broken), str(blank), str(missing)]
+    assert isinstance(lines[0]["digit"], int) and len(lines[0]["probabilities"]) == 10
+    assert 0 <= lines[0]["confidence"] <= 1
+    assert lines[1]["digit"] is None and "not a readable image" in lines[1]["error"]
+    assert lines[2]["digit"] is None and lines[2]["reason"].startswith("no digit found")
+    assert "error" not in lines[2]
+    assert lines[3]["digit"] is None and "file not found" in lines[3]["error"]
+
+
+def test_cli_exits_0_when_every_file_was_read(tiny_model_path, digit_files):
+    digit, blank, _ = digit_files
+    result = subprocess.run([sys.executable, "-m", "digitlab", "predict", "--model",
+                             str(tiny_model_path), str(digit), str(blank)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["path"] for line in lines] == [str(digit), str(blank)]
+
+
+def test_missing_model_is_a_clear_model_error(tmp_path):
+    with pytest.raises(ModelError, match="model file not found"):
+        Predictor(tmp_path / "nothing.keras")
+
+
+def test_runtime_models_are_loaded_through_export(monkeypatch, digit_files, tmp_path):
+    calls = []
+
+    def load_runtime_model(path):
+        calls.append(path)
+        return lambda batch: np.tile(np.eye(10, dtype=np.float32)[7], (len(batch), 1))
+
+    fake = types.ModuleType("digitlab.export")
+    fake.load_runtime_model = load_runtime_model
+    monkeypatch.setitem(sys.modules, "digitlab.export", fake)
+    result = Predictor(tmp_path / "model.tflite").predict(digit_files[0])
+    assert calls == [tmp_path / "model.tflite"]
+    assert result.digit == 7 and result.confidence == 1.0
+
+
+@pytest.mark.skipif(not COMMITTED_MODEL.is_file(), reason="no trained models/cnn.keras")
+def test_every_shipped_sample_is_recognised_by_the_trained_cnn():
+    samples = sorted(path for path in CUSTOM_DIR.iterdir()
+                     if synth.label_from_name(path) is not None)
+    assert len(samples) >= 20
+    results = Predictor(COMMITTED_MODEL).predict_many(samples)
+    wrong = [(path.name, result.digit) for path, result in zip(samples, results, strict=True)
+             if result.digit != synth.label_from_name(path)]
+    assert not wrong

@@ -1,0 +1,215 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+from skimage.morphology import skeletonize
+
+from digitlab import images, synth
+from digitlab.errors import ImageError
+from digitlab.preprocess import FRAME_SIZE, prepare, scale_images
+
+
+def ink_mask(digit: int = 7, pen: str = "pen", height: int = 160, seed: int = 0) -> np.ndarray:
+    """A (h, w) float ink mask (1 = ink) of one synthetic digit with a margin around it."""
+    mask = synth.draw_digit(digit, pen, height, np.random.default_rng(seed))
+    return np.pad(np.asarray(mask, np.float32) / 255, 60)
+
+
+def on_paper(mask: np.ndarray) -> Image.Image:
+    """Dark ink on white paper."""
+    return Image.fromarray(((1 - mask) * 255).astype(np.uint8))
+
+
+def close(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference of two model inputs."""
+    return float(np.abs(a - b).mean())
+
+
+def encoded(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def test_scale_images_maps_uint8_to_unit_floats():
+    scaled = scale_images(np.full((2, 28, 28), 255, np.uint8))
+    assert scaled.shape == (2, 28, 28, 1) and scaled.dtype == np.float32 and scaled.max() == 1.0
+
+
+def test_model_input_is_mnist_like_white_on_black():
+    model_input = prepare(on_paper(ink_mask())).model_input
+    assert model_input.shape == (FRAME_SIZE, FRAME_SIZE) and model_input.dtype == np.float32
+    assert model_input.max() == pytest.approx(1.0) and model_input.min() == 0.0
+    # The corners are background, the 4-pixel border around the 20x20 box is nearly empty.
+    assert model_input[:2, :2].max() == 0 and model_input[-2:, -2:].max() == 0
+
+
+def test_digit_fits_20_pixels_and_is_centred_by_mass():
+    model_input = prepare(on_paper(ink_mask(digit=2))).model_input
+    rows, columns = np.nonzero(model_input > 0.05)
+    long_side = max(rows.max() - rows.min(), columns.max() - columns.min()) + 1
+    assert 19 <= long_side <= 21
+    centre = np.array(ndimage.center_of_mass(model_input))
+    assert np.abs(centre - 13.5).max() <= 1.0
+
+
+def test_a_one_stays_thin():
+    model_input = prepare(on_paper(ink_mask(digit=1))).model_input
+    columns = np.nonzero(model_input.max(axis=0) > 0.2)[0]
+    assert columns.max() - columns.min() + 1 <= 12
+
+
+def test_polarity_and_transparency_do_not_matter():
+    mask = ink_mask(digit=4)
+    reference = prepare(on_paper(mask)).model_input
+    light_on_dark = Image.fromarray((mask * 255).astype(np.uint8))
+    alpha = (mask * 255).astype(np.uint8)
+    black_strokes = Image.fromarray(np.dstack([np.zeros_like(alpha)] * 3 + [alpha]), "RGBA")
+    white_strokes = Image.fromarray(np.dstack([np.full_like(alpha, 255)] * 3 + [alpha]), "RGBA")
+    for image in (light_on_dark, black_strokes, white_strokes):
+        assert close(prepare(image).model_input, reference) < 0.02
+
+
+def test_thin_pen_and_thick_marker_look_alike():
+    rng_seed = 3
+    pen = prepare(on_paper(ink_mask(5, "pen", 300, rng_seed))).model_input
+    marker = prepare(on_paper(ink_mask(5, "marker", 300, rng_seed))).model_input
+    other_digit = prepare(on_paper(ink_mask(3, "pen", 300, rng_seed))).model_input
+    assert close(pen, marker) < 0.5 * close(pen, other_digit)
+    # Stroke width (ink pixels over centre-line pixels) within MNIST's 10th..90th percentile,
+    # 2.0..4.3 pixels, measured the same way on its training images (median 2.85).
+    for model_input in (pen, marker):
+        ink = model_input > 0.5
+        assert 2.0 <= ink.sum() / skeletonize(ink).sum() <= 4.3
+
+
+def test_uneven_light_specks_and_a_page_edge_are_ignored():
+    mask = ink_mask(digit=6)
+    reference = prepare(on_paper(mask)).model_input
+    height, width = mask.shape
+    gradient = np.linspace(1.0, 0.55, width)[np.newaxis, :]
+    photo = (1 - mask) * gradient
+    photo[:, : width // 12] = 0.2  # the table beside the sheet
+    photo[5:8, width - 20: width - 17] = 0.0  # a speck in a corner
+    image = Image.fromarray((photo * 255).astype(np.uint8))
+    assert close(prepare(image).model_input, reference) < 0.03
+
+
+def test_ruled_lines_are_dropped():
+    mask = ink_mask(digit=3)
+    reference = prepare(on_paper(mask)).model_input
+    paper = 1 - mask
+    paper[::24] *= 0.6  # light ruled lines crossing the digit
+    image = Image.fromarray((paper * 255).astype(np.uint8))
+    assert close(prepare(image).model_input, reference) < 0.03
+
+
+def test_a_digit_in_a_corner_is_found_and_centred():
+    canvas = np.zeros((280, 280), np.float32)
+    small = ink_mask(digit=9, height=60)
+    canvas[: small.shape[0], : small.shape[1]] = small
+    model_input = prepare(on_paper(canvas)).model_input
+    centre = np.array(ndimage.center_of_mass(model_input))
+    assert np.abs(centre - 13.5).max() <= 1.0
+
+
+@pytest.mark.parametrize("image", [
+    Image.new("RGB", (300, 200), "white"),
+    Image.new("RGBA", (280, 280), (0, 0, 0, 0)),
+    Image.new("RGBA", (280, 280), (255, 255, 255, 0)),
+    Image.new("L", (100, 100), 0),
+], ids=["white", "transparent-black", "transparent-white", "black"])
+def test_blank_images_give_no_digit_and_a_reason(image):
+    prepared = prepare(image)
+    assert prepared.model_input is None
+    assert prepared.reason.startswith("no digit found")
+
+
+def test_paths_bytes_pil_images_and_arrays_give_the_same_input(tmp_path):
+    image = on_paper(ink_mask(digit=8))
+    path = tmp_path / "eight.png"
+    image.save(path)
+    reference = prepare(image).model_input
+    for source in (path, str(path), path.read_bytes(), np.asarray(image),
+                   np.asarray(image).astype(np.float64) / 255):
+        np.testing.assert_allclose(prepare(source).model_input, reference, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "LA", "P", "RGB", "RGBA", "I;16", "I", "F", "CMYK"])
+def test_every_pillow_mode_is_read(mode):
+    image = on_paper(ink_mask(digit=0))
+    if mode == "I;16":
+        converted = Image.fromarray(np.asarray(image).astype(np.uint16) * 257)
+    else:
+        converted = image.convert(mode)
+    reference = prepare(image).model_input
+    assert close(prepare(converted).model_input, reference) < 0.03
+
+
+def test_exif_orientation_is_applied():
+    upright = on_paper(ink_mask(digit=7)).convert("RGB")
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # as the phone sensor saw it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 clockwise to display"
+    data = encoded(stored, "JPEG", quality=95, exif=exif.tobytes())
+    reference = prepare(upright).model_input
+    assert close(prepare(data).model_input, reference) < 0.03
+
+
+def test_animated_gif_uses_the_first_frame():
+    first = on_paper(ink_mask(digit=1)).convert("P")
+    second = on_paper(ink_mask(digit=8)).convert("P")
+    data = encoded(first, "GIF", save_all=True, append_images=[second])
+    assert close(prepare(data).model_input, prepare(first).model_input) < 0.01
+
+
+def test_sixteen_bit_png_is_read():
+    array = ((1 - ink_mask(digit=2)) * 65535).astype(np.uint16)
+    data = encoded(Image.fromarray(array))
+    assert prepare(data).model_input is not None
+
+
+def test_long_thin_strip_gives_no_digit_without_error():
+    assert prepare(Image.new("L", (100_000, 1), 0)).model_input is None
+
+
+def test_decompression_bomb_is_refused():
+    data = encoded(Image.new("1", (20_000, 20_000)))  # 50 kB of PNG, 400 megapixels
+    with pytest.raises(ImageError, match="too large"):
+        prepare(data)
+
+
+def test_images_above_the_pixel_limit_are_refused(monkeypatch):
+    monkeypatch.setattr(images, "MAX_PIXELS", 100 * 100)
+    with pytest.raises(ImageError, match="above the limit"):
+        prepare(Image.new("L", (101, 100)))
+
+
+@pytest.mark.parametrize("data", [b"", b"not an image", encoded(Image.new("RGB", (64, 64)),
+                                                                  "JPEG")[:100]],
+                         ids=["empty", "text", "truncated-jpeg"])
+def test_unreadable_bytes_raise_image_error(data):
+    with pytest.raises(ImageError):
+        prepare(data)
+
+
+def test_missing_file_names_the_path(tmp_path):
+    with pytest.raises(ImageError, match="nope.png: file not found"):
+        prepare(tmp_path / "nope.png")
+
+
+@pytest.mark.parametrize("array", [np.zeros((0, 4)), np.full((9, 9), np.nan),
+                                   np.zeros((4, 4, 5)), np.array([["a", "b"]])],
+                         ids=["empty", "nan", "five-channels", "strings"])
+def test_bad_arrays_raise_image_error(array):
+    with pytest.raises(ImageError):
+        prepare(array)
+
+
+def test_steps_are_returned_in_order_for_display():
+    steps = prepare(on_paper(ink_mask()), return_steps=True).steps
+    assert list(steps)[0] == "input" and list(steps)[-1] == "model input"
+    assert all(isinstance(step, np.ndarray) and step.ndim in (2, 3) for step in steps.values())
+    assert prepare(on_paper(ink_mask())).steps == {}
