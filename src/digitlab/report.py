@@ -77,9 +77,12 @@ def main_job_table(models_dir: Path | None = None) -> str:
 
 def update_all(readme: Path | None = None) -> list[str]:
     """Regenerate every README section whose source files exist; return the sections written."""
+    from digitlab import evaluate
+
     sections = {
         "training": (config.MODELS_DIR / "mlp.metrics.json", training_table),
         "main-job": (config.MODELS_DIR / "main_job_times.json", main_job_table),
+        "results": (config.MODELS_DIR / "comparison.csv", evaluate.results_markdown),
     }
     written = []
     for name, (source, render) in sections.items():
