@@ -1,0 +1,222 @@
+"""The demo's predict functions, and the app served on loopback and called by gradio_client."""
+
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from digitlab import app, config, data, models, train
+from digitlab.predict import Predictor
+
+# Strokes of clear digits in canvas fractions (x, y), as a user would draw them with a mouse.
+STROKES = {
+    3: [[(0.30, 0.22), (0.42, 0.13), (0.58, 0.12), (0.68, 0.20), (0.68, 0.33), (0.52, 0.46),
+         (0.70, 0.56), (0.73, 0.72), (0.60, 0.86), (0.42, 0.88), (0.28, 0.80)]],
+    7: [[(0.28, 0.15), (0.72, 0.15), (0.55, 0.50), (0.42, 0.88)]],
+    1: [[(0.56, 0.12), (0.46, 0.88)]],  # slanted: a perfectly vertical bar is dropped
+}
+CANVAS = app.CANVAS_SIZE
+
+
+def trained_demo_model(tmp_path_factory, mnist_dir: Path) -> Path:
+    """`models/cnn.keras` when the repository has it, else a small CNN trained once a session."""
+    committed = config.PROJ_ROOT / "models" / "cnn.keras"
+    if committed.is_file():
+        return committed
+    path = tmp_path_factory.getbasetemp() / "demo_model" / "cnn.keras"
+    if not path.is_file():  # shared by test_app, test_browser and test_export
+        mnist = data.subsample(data.load_mnist(mnist_dir), 12000, 1000)
+        model = models.build_keras_io_convnet(name="cnn")
+        train.train(model, mnist, train.TrainConfig(epochs=2, validation_size=1000),
+                    models_dir=path.parent)
+    return path
+
+
+def draw(digit: int, size: tuple[int, int] = CANVAS, background=(0, 0, 0, 0),
+         ink=(0, 0, 0, 255)) -> np.ndarray:
+    """An RGBA canvas with `digit` drawn in mouse-like strokes (transparent background)."""
+    image = Image.new("RGBA", size, background)
+    pen = ImageDraw.Draw(image)
+    for stroke in STROKES[digit]:
+        points = [(x * size[0], y * size[1]) for x, y in stroke]
+        pen.line(points, fill=ink, width=app.BRUSH_SIZE, joint="curve")
+    return np.asarray(image)
+
+
+def editor_value(composite) -> dict:
+    return {"background": None, "layers": [], "composite": composite}
+
+
+@pytest.fixture(scope="session")
+def demo_model(tmp_path_factory, mnist_dir) -> Path:
+    return trained_demo_model(tmp_path_factory, mnist_dir)
+
+
+@pytest.fixture(scope="module")
+def predictor(demo_model) -> Predictor:
+    return Predictor(demo_model)
+
+
+class MustNotPredict:
+    """A predictor stand-in that fails the test if anything asks it for a guess."""
+
+    def predict(self, image):
+        raise AssertionError("the app asked the model about an empty canvas")
+
+
+@pytest.mark.parametrize("digit", sorted(STROKES))
+def test_drawn_strokes_on_transparent_canvas_are_read(predictor, digit):
+    message, probabilities, model_input = app.predict_drawing(predictor, editor_value(draw(digit)))
+    assert f"Prediction: {digit}" in message
+    assert int(probabilities["probability"].idxmax()) == digit
+    assert probabilities["probability"].sum() == pytest.approx(1.0, abs=1e-3)
+    assert model_input.shape == (28, 28) and model_input.dtype == np.uint8
+    assert model_input.max() > 200 and model_input[0].max() == 0  # white digit, black margin
+    assert 'src="data:image/png;base64,' in app.model_input_html(model_input)
+
+
+def test_white_strokes_on_transparent_canvas_are_read_too(predictor):
+    drawing = draw(3, ink=(255, 255, 255, 255))
+    message, _, _ = app.predict_drawing(predictor, editor_value(drawing))
+    assert "Prediction: 3" in message
+
+
+@pytest.mark.parametrize("value", [
+    None,
+    editor_value(None),
+    editor_value(np.zeros((*CANVAS, 4), np.uint8)),  # fresh canvas: fully transparent
+    editor_value(np.full((*CANVAS, 4), 255, np.uint8)),  # cleared to opaque white
+], ids=["none", "no-composite", "transparent", "white"])
+def test_empty_canvas_asks_for_a_digit_and_never_guesses(value):
+    message, probabilities, model_input = app.predict_drawing(MustNotPredict(), value)
+    assert message == app.DRAW_A_DIGIT
+    assert (probabilities["probability"] == 0).all()
+    assert model_input is None
+    assert app.model_input_html(model_input) == app.MODEL_INPUT_EMPTY
+
+
+def test_unreadable_upload_gets_a_clear_message(predictor, tmp_path):
+    broken = tmp_path / "photo.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a PNG")
+    message, probabilities, model_input = app.predict_upload(predictor, str(broken))
+    assert "Cannot read photo.png" in message
+    assert (probabilities["probability"] == 0).all() and model_input is None
+
+
+def test_uploaded_photo_of_a_digit_is_read(predictor, tmp_path):
+    photo = tmp_path / "three.jpg"
+    Image.fromarray(draw(3, background=(235, 230, 220, 255))).convert("RGB").save(photo)
+    message, _, model_input = app.predict_upload(predictor, str(photo))
+    assert "Prediction: 3" in message and model_input is not None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served_app(predictor):
+    """The demo served on a free loopback port for the tests of this module."""
+    demo = app.build_app(predictor)
+    port = free_port()
+    app.launch(demo, "127.0.0.1", port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def drawings(tmp_path_factory) -> dict[int, Path]:
+    """Each test digit saved as a transparent PNG, as the browser sends the canvas."""
+    folder = tmp_path_factory.mktemp("drawings")
+    paths = {}
+    for digit in STROKES:
+        paths[digit] = folder / f"{digit}.png"
+        Image.fromarray(draw(digit)).save(paths[digit])
+    return paths
+
+
+def client_predict(client, path: Path) -> str:
+    from gradio_client import handle_file
+
+    message, _, _ = client.predict(editor_value(handle_file(str(path))),
+                                   api_name="/predict_drawing")
+    return message
+
+
+def test_served_app_answers_gradio_client_and_survives_bad_uploads(served_app, drawings,
+                                                                   tmp_path):
+    from gradio_client import Client, handle_file
+
+    client = Client(served_app, verbose=False)
+    assert "Prediction: 3" in client_predict(client, drawings[3])
+    broken = tmp_path / "scan.png"
+    broken.write_bytes(b"not an image at all")
+    message, _, _ = client.predict(handle_file(str(broken)), api_name="/predict_upload")
+    assert "Cannot read scan.png" in message
+    assert "Prediction: 7" in client_predict(client, drawings[7])  # still serving
+
+
+def test_load_200_predictions_from_8_clients_all_correct(served_app, drawings, capsys):
+    from gradio_client import Client
+
+    requests, workers = 200, 8
+    digits = [sorted(STROKES)[i % len(STROKES)] for i in range(requests)]
+
+    def client_session(worker: int) -> list[tuple[int, str, float]]:
+        """One client, used by one thread, sending its share of the requests one by one."""
+        client = Client(served_app, verbose=False)
+        answers = []
+        for digit in digits[worker::workers]:
+            start = time.perf_counter()
+            message = client_predict(client, drawings[digit])
+            answers.append((digit, message, time.perf_counter() - start))
+        return answers
+
+    with ThreadPoolExecutor(workers) as pool:
+        results = [answer for answers in pool.map(client_session, range(workers))
+                   for answer in answers]
+    assert len(results) == requests
+    wrong = [(digit, message) for digit, message, _ in results
+             if f"Prediction: {digit}" not in message]
+    assert not wrong, f"{len(wrong)} of {requests} answers were wrong, e.g. {wrong[:3]}"
+    seconds = np.array([elapsed for _, _, elapsed in results])
+    with capsys.disabled():
+        print(f"\nload test: {requests} predictions from {workers} clients, latency "
+              f"p50 {np.percentile(seconds, 50) * 1000:.0f} ms, "
+              f"p95 {np.percentile(seconds, 95) * 1000:.0f} ms, "
+              f"max {seconds.max() * 1000:.0f} ms")
+
+
+def test_cli_serves_the_demo_on_loopback(demo_model):
+    """`python -m digitlab app` (what `make app` runs) loads the model and serves on 127.0.0.1."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    port = free_port()
+    command = [sys.executable, "-m", "digitlab", "app", "--model", str(demo_model),
+               "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as page:
+                    assert page.status == 200 and "digitlab" in page.read().decode()
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    output = server.stdout.read()
+                    raise AssertionError(f"the app did not start:\n{output}") from None
+                time.sleep(1)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}" in output

@@ -1,0 +1,175 @@
+"""The demo in a real browser: headless Chromium draws a digit with the mouse and reads the answer.
+
+Uses the OS's Chromium and chromedriver (`apt-get install chromium chromium-driver`; `.ci/run`
+installs them), never a downloaded browser. Also a script that makes the README screenshot:
+
+    .venv/bin/python tests/test_browser.py --output figures/07_app_screenshot.png
+"""
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--window-size=1280,1050"]
+WAIT_SECONDS = 60  # the first prediction also warms the model up on a busy machine
+
+needs_chromium = pytest.mark.skipif(
+    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+    reason="needs the OS Chromium: apt-get install chromium chromium-driver (.ci/run does)")
+
+
+def start_browser(profile: Path):
+    """Headless Chromium from the OS packages, driven by its own chromedriver."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in CHROMIUM_FLAGS + [f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # to list requests
+    # An explicit driver path: Selenium Manager never tries to download one.
+    return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+
+
+def draw_with_mouse(driver, strokes: list[list[tuple[float, float]]], steps: int = 6) -> None:
+    """Draw strokes (fractions of the drawing area) on the sketchpad with mouse drags."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    canvas = driver.find_element(By.CSS_SELECTOR, "#sketchpad canvas")
+    # The drawing area is a square centred in the canvas element; stay well inside it.
+    side = 0.75 * min(canvas.rect["width"], canvas.rect["height"])
+
+    def offset(x: float, y: float) -> tuple[int, int]:  # from the canvas centre, in pixels
+        return round((x - 0.5) * side), round((y - 0.5) * side)
+
+    for stroke in strokes:
+        actions = ActionChains(driver, duration=10)
+        actions.move_to_element_with_offset(canvas, *offset(*stroke[0])).click_and_hold()
+        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
+            for step in range(1, steps + 1):
+                t = step / steps
+                actions.move_to_element_with_offset(canvas, *offset(x0 + (x1 - x0) * t,
+                                                                     y0 + (y1 - y0) * t))
+        actions.release().perform()
+
+
+def requested_urls(driver) -> set[str]:
+    """Every http(s) URL the page has requested so far (from Chromium's network log)."""
+    urls = set()
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            url = message["params"]["request"]["url"]
+            if url.startswith(("http://", "https://")):
+                urls.add(url)
+    return urls
+
+
+def wait_for_text(driver, element_id: str, text: str) -> str:
+    """Wait until the element's text contains `text`; return the whole text."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    element = driver.find_element(By.ID, element_id)
+    WebDriverWait(driver, WAIT_SECONDS).until(lambda _: text in element.text)
+    return element.text
+
+
+def open_app(driver, url: str) -> None:
+    """Load the page and wait until the sketchpad is ready with the brush chosen."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(url)
+    brush_chosen = '#sketchpad button[aria-label="Brush"].highlight'  # the app picks it on load
+    WebDriverWait(driver, WAIT_SECONDS).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, brush_chosen))
+    wait_for_text(driver, "prediction", "Draw a digit")
+
+
+@pytest.fixture(scope="module")
+def served_app(tmp_path_factory, mnist_dir):
+    from test_app import free_port, trained_demo_model
+
+    from digitlab import app
+    from digitlab.predict import Predictor
+
+    demo = app.build_app(Predictor(trained_demo_model(tmp_path_factory, mnist_dir)))
+    port = free_port()
+    app.launch(demo, "127.0.0.1", port, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    driver = start_browser(tmp_path / "chromium-profile")
+    yield driver
+    driver.quit()
+
+
+@needs_chromium
+def test_drawing_a_three_with_the_mouse_shows_three(served_app, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from test_app import STROKES
+
+    open_app(browser, served_app)
+    draw_with_mouse(browser, STROKES[3])
+    text = wait_for_text(browser, "prediction", "Prediction:")
+    browser.save_screenshot(str(tmp_path / "app_three.png"))
+    assert "Prediction: 3" in text, f"the page says {text!r}; see {tmp_path / 'app_three.png'}"
+    image = browser.find_element(By.ID, "model-input-image")
+    assert image.get_attribute("src").startswith("data:image/png;base64,")
+
+    browser.find_element(By.CSS_SELECTOR, '#sketchpad button[aria-label="Clear canvas"]').click()
+    assert "Draw a digit" in wait_for_text(browser, "prediction", "Draw a digit")
+    assert not browser.find_elements(By.ID, "model-input-image")
+
+    # Fully offline: fonts, scripts and styles all come from the app itself.
+    urls = requested_urls(browser)
+    assert urls and all(url.startswith(served_app) for url in urls), sorted(urls)
+
+
+def save_screenshot(model: Path | None, output: Path) -> Path:
+    """Serve the app, draw a 3 in Chromium and save the page as the README screenshot."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_app import STROKES, free_port
+
+    from digitlab import app
+    from digitlab.predict import Predictor
+
+    demo = app.build_app(Predictor(model))
+    port = free_port()
+    app.launch(demo, "127.0.0.1", port, block=False)
+    profile = Path(tempfile.mkdtemp(prefix="digitlab-chromium-"))
+    driver = start_browser(profile)
+    try:
+        open_app(driver, f"http://127.0.0.1:{port}/")
+        draw_with_mouse(driver, STROKES[3])
+        print(wait_for_text(driver, "prediction", "Prediction:").replace("\n", " "))
+        output.parent.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(output))
+    finally:
+        driver.quit()
+        demo.close()
+        shutil.rmtree(profile, ignore_errors=True)
+    return output
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Make the README screenshot of the demo.")
+    parser.add_argument("--model", type=Path, default=None, help="default: models/cnn.keras")
+    parser.add_argument("--output", type=Path, default=Path("figures/07_app_screenshot.png"))
+    arguments = parser.parse_args()
+    print(f"saved {save_screenshot(arguments.model, arguments.output)}")
