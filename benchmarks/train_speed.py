@@ -74,8 +74,9 @@ def train_fast(mnist, x_test, y_test) -> tuple[keras.Model, TimeToAccuracy]:
     batches, a short warm-up + cosine schedule, no augmentation (it slows early progress)."""
     (x_train, y_train), _ = mnist
     model = models.build_cnn(models.CNNConfig(filters=(32, 64, 128), convs_per_block=(1, 1, 1),
-                                              dense_units=128, dropout=0.2), name="cnn_fast")
-    config = train.TrainConfig(epochs=2, batch_size=256, learning_rate=1e-2, warmup_epochs=0.3,
+                                              dense_units=128, dropout=0.2,
+                                              batchnorm_momentum=0.9), name="cnn_fast")
+    config = train.TrainConfig(epochs=2, batch_size=128, learning_rate=3e-3, warmup_epochs=0.3,
                                seed=seed)
     dataset = train.make_dataset(x_train, y_train, config.batch_size, True, seed=seed)
     train.compile_model(model, config, len(dataset))

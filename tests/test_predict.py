@@ -80,7 +80,9 @@ def test_predict_many_keeps_order_and_agrees_with_predict(predictor, digit_files
     assert [result.digit is None for result in many] == [False, True, False]
     single = predictor.predict(digit)
     np.testing.assert_allclose(many[0].probabilities, single.probabilities, atol=1e-5)
-    assert many[2].probabilities == many[0].probabilities
+    # The same image twice in one batch: equal up to float rounding in the batched kernels.
+    np.testing.assert_allclose(many[2].probabilities, many[0].probabilities, rtol=0,
+                               atol=1e-6)
 
 
 def test_cli_prints_one_json_line_per_image_and_goes_on_after_errors(tiny_model_path,

@@ -2,7 +2,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
@@ -213,3 +213,60 @@ def test_steps_are_returned_in_order_for_display():
     assert list(steps)[0] == "input" and list(steps)[-1] == "model input"
     assert all(isinstance(step, np.ndarray) and step.ndim in (2, 3) for step in steps.values())
     assert prepare(on_paper(ink_mask())).steps == {}
+
+
+def vertical_one(size: int = 280, top: int = 30, bottom: int = 250, width: int = 18,
+                 mode: str = "RGBA") -> Image.Image:
+    """A tall straight vertical 1, black, on a transparent (RGBA) or white (RGB) canvas."""
+    background = (0, 0, 0, 0) if mode == "RGBA" else (255, 255, 255)
+    image = Image.new(mode, (size, size), background)
+    stroke = (0, 0, 0, 255) if mode == "RGBA" else (0, 0, 0)
+    ImageDraw.Draw(image).line([(size // 2, top), (size // 2, bottom)], fill=stroke, width=width)
+    return image
+
+
+def one_on_lined_paper(seed: int = 0) -> Image.Image:
+    """A scan of lined paper (ruled lines, a red margin) with a pen 1 over 75% of its height."""
+    rng = np.random.default_rng(seed)
+    height, width = 420, 480
+    page = np.ones((height, width, 3)) * [0.97, 0.97, 0.95]
+    page[10::24] *= [0.7, 0.8, 1.0]  # blue ruled lines across the page
+    page[:, 60:62] = [0.95, 0.55, 0.55]  # the red margin, top to bottom
+    page[50:365, 238:241] = [0.1, 0.15, 0.55]  # the 1, in ballpoint blue
+    page = page * synth.lighting(height, width, rng, shadow=False)
+    page = page + rng.normal(0, 0.01, (height, width, 1))
+    return Image.fromarray((np.clip(page, 0, 1) * 255).astype(np.uint8))
+
+
+def assert_tall_thin_centred_stroke(model_input: np.ndarray) -> None:
+    rows, columns = np.nonzero(model_input > 0.2)
+    assert 19 <= rows.max() - rows.min() + 1 <= 21  # fitted to 20 px tall
+    assert columns.max() - columns.min() + 1 <= 5  # a single narrow stroke
+    centre = np.array(ndimage.center_of_mass(model_input))
+    assert np.abs(centre - 13.5).max() <= 1.0
+
+
+@pytest.mark.parametrize("image", [
+    vertical_one(mode="RGBA"),
+    vertical_one(mode="RGB"),
+    vertical_one(size=560, top=40, bottom=520, width=4, mode="RGBA"),  # a thin pen, hi-dpi
+    vertical_one(size=280, top=20, bottom=255, width=2, mode="RGB"),
+    one_on_lined_paper(),
+], ids=["canvas-transparent", "canvas-white", "canvas-thin-pen", "canvas-hairline",
+        "lined-paper"])
+def test_a_tall_straight_one_is_ink_not_a_ruled_line(image):
+    prepared = prepare(image)
+    assert prepared.model_input is not None, prepared.reason
+    assert_tall_thin_centred_stroke(prepared.model_input)
+
+
+def test_lines_running_edge_to_edge_are_still_dropped_beside_a_one():
+    # A full-height margin and a full-width rule crossing the 1: only the 1 is left.
+    image = vertical_one(mode="RGB")
+    page = np.asarray(image).copy()
+    page[:, 40:42] = 120  # a margin from top to bottom
+    page[140:142] = 150  # a rule across the whole page, through the 1
+    prepared = prepare(Image.fromarray(page))
+    assert prepared.model_input is not None, prepared.reason
+    assert_tall_thin_centred_stroke(prepared.model_input)
+    assert close(prepared.model_input, prepare(image).model_input) < 0.03

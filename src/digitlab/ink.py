@@ -69,10 +69,16 @@ def ink_image(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     return ink, background_gray.astype(np.float32), dark_ink
 
 
-def remove_long_lines(mask: np.ndarray, fraction: float = 0.6) -> np.ndarray:
-    """Drop thin straight horizontal/vertical lines longer than `fraction` of the image (ruled
-    lines, margins): a digit's strokes are never that long. Thick bands (a strip of table) stay,
-    for `find_digit` to recognise by their contact with the border."""
+def remove_long_lines(mask: np.ndarray, fraction: float = 0.6, span: float = 0.9,
+                      ruled: int = 3) -> np.ndarray:
+    """Drop thin straight horizontal/vertical lines that cannot be a digit's stroke.
+
+    A line is dropped when it spans at least `span` of the image (a line across the page, a
+    margin, a page edge), or when it is longer than `fraction` and `ruled` or more such
+    parallel lines share its direction (ruled paper whose sheet does not fill the frame). A
+    single long stroke that does not run edge to edge, a tall straight 1, is kept. Thick bands
+    (a strip of table) stay, for `find_digit` to recognise by their contact with the border.
+    """
     cleaned = mask.copy()
     for axis in (1, 0):  # rows, then columns
         lines = mask if axis == 1 else mask.T
@@ -83,13 +89,25 @@ def remove_long_lines(mask: np.ndarray, fraction: float = 0.6) -> np.ndarray:
         if length < 8 or rows.size == 0:
             continue
         groups = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
-        rows = np.concatenate([group for group in groups if len(group) <= thin] or [rows[:0]])
-        if rows.size == 0:
+        groups = [group for group in groups if len(group) <= thin]
+        if not groups:
             continue
+        rows = np.concatenate(groups)
         candidate = lines[rows].astype(np.float32)
         # Pixels inside a straight run of `length` (O(n) whatever the length).
         inside = ndimage.uniform_filter1d(candidate, length, axis=1) > 0.999
         inside = ndimage.maximum_filter1d(inside, length, axis=1) & lines[rows]
+        # The longest run in each row, then in each line (a group of adjacent rows).
+        runs, _ = ndimage.label(inside, structure=[[0, 0, 0], [1, 1, 1], [0, 0, 0]])
+        run_length = np.bincount(runs.ravel())
+        run_length[0] = 0
+        longest = run_length[runs].max(axis=1)
+        starts = np.cumsum([0] + [len(group) for group in groups])
+        line_length = np.array([longest[start:stop].max()
+                                for start, stop in zip(starts[:-1], starts[1:], strict=True)])
+        parallel = np.count_nonzero(line_length > 0) >= ruled
+        drop = parallel | (line_length >= span * lines.shape[1])
+        inside &= np.repeat(drop, [len(group) for group in groups])[:, np.newaxis]
         target = cleaned if axis == 1 else cleaned.T
         target[rows] &= ~inside
     return cleaned
