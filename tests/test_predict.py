@@ -9,7 +9,9 @@ from PIL import Image
 
 from digitlab import config, predict, synth
 from digitlab.errors import ModelError
+from digitlab.images import image_files
 from digitlab.predict import Prediction, Predictor
+from digitlab.preprocess import prepare
 
 COMMITTED_MODEL = config.PROJ_ROOT / "models" / "cnn.keras"
 CUSTOM_DIR = config.DATA_DIR / "custom"
@@ -83,6 +85,22 @@ def test_predict_many_keeps_order_and_agrees_with_predict(predictor, digit_files
     # The same image twice in one batch: equal up to float rounding in the batched kernels.
     np.testing.assert_allclose(many[2].probabilities, many[0].probabilities, rtol=0,
                                atol=1e-6)
+
+
+def test_predicting_prepared_images_equals_predicting_the_files(predictor, digit_files):
+    digit, blank, _ = digit_files
+    prepared = [prepare(digit, return_steps=True), prepare(blank, return_steps=True)]
+    from_prepared = predictor.predict_prepared(prepared)
+    from_files = predictor.predict_many([digit, blank])
+    assert [p.digit for p in from_prepared] == [p.digit for p in from_files]
+    np.testing.assert_allclose(from_prepared[0].probabilities, from_files[0].probabilities,
+                               atol=1e-6)
+
+
+def test_image_files_lists_images_only_sorted(tmp_path):
+    for name in ("b.PNG", "a.jpg", "notes.txt", "c.webp"):
+        (tmp_path / name).write_bytes(b"")
+    assert [path.name for path in image_files(tmp_path)] == ["a.jpg", "b.PNG", "c.webp"]
 
 
 def test_cli_prints_one_json_line_per_image_and_goes_on_after_errors(tiny_model_path,

@@ -17,9 +17,15 @@ from PIL import Image, ImageOps
 from digitlab.errors import ImageError
 
 MAX_PIXELS = 64_000_000  # larger images are refused: a 12 MP photo is 12_000_000
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 WORK_SIZE = 640  # long side, in pixels, of the image the digit is searched in
 
 ImageSource = str | Path | bytes | bytearray | memoryview | Image.Image | np.ndarray
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The image files in `folder` (by suffix), sorted by name."""
+    return sorted(path for path in Path(folder).iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def describe(source: ImageSource) -> str:

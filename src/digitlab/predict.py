@@ -20,7 +20,7 @@ import numpy as np
 from digitlab import config
 from digitlab.errors import ImageError
 from digitlab.images import ImageSource
-from digitlab.preprocess import prepare
+from digitlab.preprocess import Prepared, prepare
 
 LOW_CONFIDENCE = 0.8  # below this the top probability is flagged as unsure
 BATCH_SIZE = 256
@@ -88,7 +88,10 @@ class Predictor:
 
     def predict_many(self, images: Iterable[ImageSource]) -> list[Prediction]:
         """Predict every image, in order, in batches. Raises ImageError on the first bad one."""
-        prepared = [prepare(image) for image in images]
+        return self.predict_prepared([prepare(image) for image in images])
+
+    def predict_prepared(self, prepared: list[Prepared]) -> list[Prediction]:
+        """Predict images already run through `prepare` (e.g. with their steps kept)."""
         inputs = [item.model_input for item in prepared if item.model_input is not None]
         probabilities = iter(self.probabilities(np.stack(inputs)) if inputs else [])
         results = []

@@ -1,6 +1,7 @@
 """Train any digitlab model: tf.data pipeline, validation split, schedule, atomic saving."""
 
 import csv
+import io
 import json
 import os
 import platform
@@ -116,14 +117,12 @@ def write_text_atomically(path: Path, text: str) -> None:
 
 def history_csv(history: dict[str, list[float]]) -> str:
     """Keras history as CSV text, one row per epoch."""
-    keys = list(history)
-    rows = [["epoch", *keys]]
-    rows += [[epoch + 1, *(history[key][epoch] for key in keys)]
-             for epoch in range(len(history[keys[0]]))]
-    lines = []
-    for row in rows:
-        lines.append(",".join(str(value) for value in row))
-    return "\n".join(lines) + "\n"
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["epoch", *history])
+    for epoch, values in enumerate(zip(*history.values(), strict=True), start=1):
+        writer.writerow([epoch, *values])
+    return out.getvalue()
 
 
 def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
