@@ -23,7 +23,7 @@ from digitlab.predict import Predictor
 from digitlab.preprocess import prepare
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-repeats = 30
+repeats = 100
 
 
 def twelve_megapixel_photo() -> bytes:

@@ -150,12 +150,6 @@ def test_runtime_models_are_loaded_through_export(monkeypatch, digit_files, tmp_
     assert result.digit == 7 and result.confidence == 1.0
 
 
-# Known misses, tracked in the issue tracker: a sample here fails the test if it starts passing.
-KNOWN_MISSES = {
-    # A "1" with a long flag, as many Europeans write it; MNIST's 1s are plain strokes, and the
-    # CNN reads it as 7 (55%, flagged unsure). Needs flagged 1s in training, not preprocessing.
-    "canvas_offcentre_digit1.png",
-}
 SHIPPED_SAMPLES = sorted(path for path in CUSTOM_DIR.iterdir()
                          if synth.label_from_name(path) is not None)
 
@@ -170,9 +164,15 @@ def test_there_are_shipped_samples_of_every_kind():
 
 
 @pytest.mark.skipif(not COMMITTED_MODEL.is_file(), reason="no trained models/cnn.keras")
-@pytest.mark.parametrize("path", [
-    pytest.param(path, marks=pytest.mark.xfail(strict=True, reason="known miss, see KNOWN_MISSES"))
-    if path.name in KNOWN_MISSES else path
-    for path in SHIPPED_SAMPLES], ids=lambda path: path.name)
+@pytest.mark.parametrize("path", SHIPPED_SAMPLES, ids=lambda path: path.name)
 def test_shipped_sample_is_recognised_by_the_trained_cnn(committed_predictor, path):
     assert committed_predictor.predict(path).digit == synth.label_from_name(path)
+
+
+@pytest.mark.skipif(not COMMITTED_MODEL.is_file(), reason="no trained models/cnn.keras")
+def test_one_image_alone_and_in_a_batch_get_the_same_probabilities(committed_predictor):
+    # One image goes through the XLA-compiled call, batches through predict_on_batch.
+    path = SHIPPED_SAMPLES[0]
+    alone = committed_predictor.predict(path)
+    in_batch = committed_predictor.predict_many([path, path])[0]
+    assert np.allclose(alone.probabilities, in_batch.probabilities, atol=1e-5)

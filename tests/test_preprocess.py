@@ -270,3 +270,21 @@ def test_lines_running_edge_to_edge_are_still_dropped_beside_a_one():
     assert prepared.model_input is not None, prepared.reason
     assert_tall_thin_centred_stroke(prepared.model_input)
     assert close(prepared.model_input, prepare(image).model_input) < 0.03
+
+
+@pytest.mark.parametrize("top, bottom", [(0, 220), (60, 280), (0, 280)],
+                         ids=["touches-top", "touches-bottom", "top-to-bottom"])
+def test_a_one_drawn_to_the_canvas_edge_is_kept(top, bottom):
+    # A transparent canvas has no paper: a stroke touching its border is no page edge.
+    prepared = prepare(vertical_one(top=top, bottom=bottom, mode="RGBA"))
+    assert prepared.model_input is not None, prepared.reason
+    assert_tall_thin_centred_stroke(prepared.model_input)
+
+
+def test_only_a_mostly_see_through_image_counts_as_a_drawing():
+    canvas = vertical_one(mode="RGBA")
+    photo = vertical_one(mode="RGB").convert("RGBA")
+    photo.putalpha(255)
+    ImageDraw.Draw(photo).rectangle([0, 0, 30, 30], fill=(0, 0, 0, 0))  # a rounded-corner cut
+    assert images.load(canvas)[2] and images.load(canvas)[0].shape == (200, 200)
+    assert not images.load(photo)[2] and images.load(photo)[0].shape == (280, 280)

@@ -19,6 +19,7 @@ from digitlab.errors import ImageError
 MAX_PIXELS = 64_000_000  # larger images are refused: a 12 MP photo is 12_000_000
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 WORK_SIZE = 640  # long side, in pixels, of the image the digit is searched in
+DRAWING_SIZE = 200  # the same for drawings: clean strokes on an empty canvas need less
 
 ImageSource = str | Path | bytes | bytearray | memoryview | Image.Image | np.ndarray
 
@@ -109,18 +110,18 @@ def open_image(source: ImageSource, work_size: int = WORK_SIZE) -> Image.Image:
     return image
 
 
-def pil_to_array(image: Image.Image, name: str) -> np.ndarray:
+def pil_to_array(image: Image.Image, name: str, color: bool = True) -> np.ndarray:
     """Convert any PIL mode to float32 (h, w, c) in 0..1, c = 1 (gray), 2 (gray+alpha),
-    3 (RGB) or 4 (RGBA)."""
+    3 (RGB) or 4 (RGBA); with `color=False`, gray or gray+alpha only (Pillow's luminance)."""
     mode = image.mode
     try:
         if mode in {"I", "I;16", "I;16L", "I;16B", "I;16N", "F"}:
             array = np.asarray(image, dtype=np.float64)
             return scale_range(array, name)[..., np.newaxis]
         has_alpha = "A" in image.getbands() or "transparency" in image.info
-        if mode in {"1", "L"}:
+        if mode in {"1", "L"} or (not color and not has_alpha):
             target = "L"
-        elif mode in {"LA", "La"} or (mode == "L" and has_alpha):
+        elif mode in {"LA", "La"} or (mode == "L" and has_alpha) or not color:
             target = "LA"
         else:
             target = "RGBA" if has_alpha else "RGB"
@@ -128,7 +129,8 @@ def pil_to_array(image: Image.Image, name: str) -> np.ndarray:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "palette images with transparency" notes
                 image = image.convert(target)
-        array = np.asarray(image, dtype=np.float32) / 255.0
+        array = np.asarray(image).astype(np.float32)
+        array *= 1 / 255  # in place: each fresh temporary array costs page faults
     except ImageError:
         raise
     except Exception as error:
@@ -200,27 +202,29 @@ def stroke_background(gray: np.ndarray, alpha: np.ndarray) -> float | None:
 
 
 def load(source: ImageSource, work_size: int = WORK_SIZE,
-         with_color: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+         with_color: bool = False) -> tuple[np.ndarray, np.ndarray | None, bool]:
     """Read any image as float32 arrays in 0..1, long side at most `work_size`.
 
     Returns:
         gray: (h, w) luminance, transparency composited; color: (h, w, 3) or (h, w, 1) for
-        display when `with_color`, else None.
+        display when `with_color`, else None; drawing: whether it is a drawing on a transparent
+        canvas (at least half of it see-through), made at most DRAWING_SIZE on its long side.
     """
     name = describe(source)
     if isinstance(source, np.ndarray):
         array = numpy_to_array(source, name)
     else:
-        array = pil_to_array(open_image(source, work_size), name)
-    array = resize_array(array, work_size)
+        array = pil_to_array(open_image(source, work_size), name, color=with_color)
     has_alpha = array.shape[2] in (2, 4)
+    # A photo may have a few transparent pixels (rounded corners); a canvas is mostly empty.
+    drawing = has_alpha and float(np.mean(array[..., -1] < 0.5)) >= 0.5
+    array = resize_array(array, min(work_size, DRAWING_SIZE) if drawing else work_size)
     color = array[..., :-1] if has_alpha else array
     gray = luminance(color)
-    if has_alpha:
+    background = stroke_background(gray, array[..., -1]) if has_alpha else None
+    if background is not None:
         alpha = array[..., -1]
-        background = stroke_background(gray, alpha)
-        if background is not None:
-            gray = gray * alpha + background * (1.0 - alpha)
-            if with_color:
-                color = color * alpha[..., np.newaxis] + background * (1.0 - alpha[..., np.newaxis])
-    return gray.astype(np.float32), (color if with_color else None)
+        gray = gray * alpha + background * (1.0 - alpha)
+        if with_color:
+            color = color * alpha[..., np.newaxis] + background * (1.0 - alpha[..., np.newaxis])
+    return gray.astype(np.float32), (color if with_color else None), drawing

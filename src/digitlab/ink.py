@@ -31,9 +31,9 @@ def ink_is_dark(small: np.ndarray) -> bool:
     for fraction in (0.06, 0.2):
         window = max(3, round(fraction * max(height, width)))
         deviation = (small - ndimage.uniform_filter(small, window, mode="nearest")).astype(
-            np.float64)
-        skew += np.sum(weight * deviation ** 3) / (np.sum(weight * deviation ** 2) ** 1.5
-                                                   + 1e-12)
+            np.float64).ravel()
+        weighted_square = weight.ravel() * deviation * deviation
+        skew += np.sum(weighted_square * deviation) / (weighted_square.sum() ** 1.5 + 1e-12)
     return bool(skew <= 0)
 
 
@@ -50,7 +50,7 @@ def ink_image(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     block = max(1, int(np.ceil(max(height, width) / BACKGROUND_SIZE)))
     pad_h, pad_w = (-height) % block, (-width) % block
     padded = np.pad(gray, ((0, pad_h), (0, pad_w)), mode="edge")
-    small = padded.reshape(padded.shape[0] // block, block, -1, block).mean(axis=(1, 3))
+    small = np.asarray(Image.fromarray(padded.astype(np.float32)).reduce(block))  # block means
     window = (max(3, round(0.2 * max(small.shape))),) * 2
     dark_ink = ink_is_dark(small)
     value = 1.0 - gray if dark_ink else gray  # ink is bright in `value`
@@ -67,6 +67,19 @@ def ink_image(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     ink = np.clip((value - background) / paper, 0.0, 1.0).astype(np.float32)
     background_gray = 1.0 - background if dark_ink else background
     return ink, background_gray.astype(np.float32), dark_ink
+
+
+def canvas_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ink strength in a drawing: how far each pixel is from the canvas colour.
+
+    A canvas has no lighting to flatten, and most of it is empty, so its colour is the median.
+
+    Returns:
+        ink: (h, w) float32, 0 = canvas .. 1 = as far from it as possible; background: the canvas.
+    """
+    canvas = float(np.median(gray))
+    ink = np.abs(gray - canvas) / max(canvas, 1.0 - canvas, 1e-6)
+    return ink.astype(np.float32), np.full(gray.shape, canvas, np.float32)
 
 
 def remove_long_lines(mask: np.ndarray, fraction: float = 0.6, span: float = 0.9,
@@ -143,8 +156,14 @@ def is_edge(component: np.ndarray, box: tuple[slice, slice], shape: tuple[int, i
     return bool(touches and extent > 0.1 * max(height, width) and is_straight(component))
 
 
-def find_digit(ink: np.ndarray) -> tuple[np.ndarray | None, str | None, np.ndarray]:
+def find_digit(ink: np.ndarray, drawing: bool = False
+               ) -> tuple[np.ndarray | None, str | None, np.ndarray]:
     """Threshold the ink, drop specks, lines and page edges, keep the digit's components.
+
+    Args:
+        ink: from `ink_image`.
+        drawing: the image is a drawing on a transparent canvas, which has no paper: nothing
+            in it is a page edge or a ruled line, so a 1 drawn from edge to edge is kept.
 
     Returns:
         (digit mask or None, reason or None, a map 0 background / 1 dropped / 2 kept).
@@ -160,7 +179,8 @@ def find_digit(ink: np.ndarray) -> tuple[np.ndarray | None, str | None, np.ndarr
     threshold = max(floor, 0.5 * float(np.percentile(strong, 99)))
     mask = smooth > threshold
     shown[mask] = 1
-    mask = remove_long_lines(mask)
+    if not drawing:
+        mask = remove_long_lines(mask)
     # Join fragments (a 5's detached bar, broken chalk) before counting components.
     reach = max(1, round(max(ink.shape) / 150))
     labels, count = ndimage.label(ndimage.maximum_filter(mask, size=2 * reach + 1))
@@ -168,13 +188,14 @@ def find_digit(ink: np.ndarray) -> tuple[np.ndarray | None, str | None, np.ndarr
     if count == 0:
         return None, "no digit found: only lines or page edges", shown
     boxes = ndimage.find_objects(labels)
-    mass = np.bincount(labels.ravel(), weights=smooth.ravel(), minlength=count + 1)[1:]
-    area = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    pieces = labels[mask]  # only the ink's pixels: far fewer than the picture's
+    mass = np.bincount(pieces, weights=smooth[mask], minlength=count + 1)[1:]
+    area = np.bincount(pieces, minlength=count + 1)[1:]
     mean_ink = mass / np.maximum(area, 1)
     border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     contact = np.bincount(border, minlength=count + 1)
     kept = [(number, box) for number, box in enumerate(boxes, start=1) if box is not None
-            and not is_edge(labels[box] == number, box, ink.shape, contact[number])]
+            and (drawing or not is_edge(labels[box] == number, box, ink.shape, contact[number]))]
     if not kept:
         return None, "no digit found: only lines or page edges touching the border", shown
     # Shadows, ruled lines, a margin are much fainter than the digit's ink: the darkest of the
@@ -188,10 +209,11 @@ def find_digit(ink: np.ndarray) -> tuple[np.ndarray | None, str | None, np.ndarr
         centre_y = (box[0].start + box[0].stop) / 2 / ink.shape[0] - 0.5
         centre_x = (box[1].start + box[1].stop) / 2 / ink.shape[1] - 0.5
         weight = 1.0 - 0.8 * min(1.0, np.hypot(centre_y, centre_x))
-        # A long straight line is more likely an edge or a rule than a digit (a 1 still wins
-        # when it is all there is).
-        straight = max(box[0].stop - box[0].start, box[1].stop - box[1].start) > 0.1 * max(
-            ink.shape) and is_straight(labels[box] == number)
+        # On paper, a long straight line is more likely an edge or a rule than a digit (a 1
+        # still wins when it is all there is).
+        extent = max(box[0].stop - box[0].start, box[1].stop - box[1].start)
+        straight = (not drawing and extent > 0.1 * max(ink.shape)
+                    and is_straight(labels[box] == number))
         candidates.append((mass[number - 1] * weight * (0.3 if straight else 1.0), number, box,
                            straight))
     if not candidates:

@@ -15,7 +15,7 @@ from scipy import ndimage
 from skimage.morphology import skeletonize
 
 from digitlab import images
-from digitlab.ink import find_digit, ink_image
+from digitlab.ink import canvas_ink, find_digit, ink_image
 
 BOX_SIZE = 20  # MNIST fitted every digit into 20x20 ...
 FRAME_SIZE = 28  # ... and centred it by centre of mass in 28x28
@@ -110,7 +110,7 @@ def prepare(image: images.ImageSource, return_steps: bool = False) -> Prepared:
     Raises:
         ImageError: the image cannot be read, or is empty or too large.
     """
-    gray, color = images.load(image, with_color=return_steps)
+    gray, color, drawing = images.load(image, with_color=return_steps)
     steps = OrderedDict()
     if return_steps:
         steps["input"] = np.squeeze(color)
@@ -118,8 +118,8 @@ def prepare(image: images.ImageSource, return_steps: bool = False) -> Prepared:
     if min(gray.shape) < 8:
         return Prepared(None, f"no digit found: the image is only {gray.shape[1]}x"
                               f"{gray.shape[0]} pixels", steps)
-    ink, background, _ = ink_image(gray)
-    digit, reason, shown = find_digit(ink)
+    ink, background = canvas_ink(gray) if drawing else ink_image(gray)[:2]
+    digit, reason, shown = find_digit(ink, drawing)
     if return_steps:
         steps["background"] = background
         steps["ink"] = ink
