@@ -161,7 +161,7 @@ def find_digit(ink: np.ndarray, drawing: bool = False
     """Threshold the ink, drop specks, lines and page edges, keep the digit's components.
 
     Args:
-        ink: from `ink_image`.
+        ink: from `ink_image` (photos, scans) or `canvas_ink` (drawings).
         drawing: the image is a drawing on a transparent canvas, which has no paper: nothing
             in it is a page edge or a ruled line, so a 1 drawn from edge to edge is kept.
 

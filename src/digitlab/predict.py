@@ -82,8 +82,8 @@ def single_image_function(model) -> Callable | None:
     """The model compiled by XLA for exactly one image, or None where XLA is unavailable.
 
     One image at a time (the app, the CLI) is bound by TensorFlow's per-operation dispatch, not
-    by arithmetic: the XLA-compiled call takes ~2 ms instead of ~5 ms between preprocessing
-    steps on a 2-core CPU (`benchmarks/predict_speed.py`).
+    by arithmetic: between preprocessing steps the XLA-compiled call took about 2 ms on a 2-core
+    CPU, `predict_on_batch` 3 to 5 ms.
     """
     import tensorflow as tf
 
