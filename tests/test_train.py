@@ -41,6 +41,30 @@ def quick_train(mnist, models_dir, seed=3):
                               models_dir=models_dir, verbose=0)
 
 
+def epoch_order(dataset) -> list[int]:
+    """The labels of one pass over `dataset`, in order (labels here are the image indices)."""
+    return [int(label) for _, labels in dataset for label in labels.numpy()]
+
+
+def test_training_data_is_every_image_once_per_epoch_reshuffled_by_seed():
+    images = np.zeros((50, 28, 28), np.uint8)
+    images[:, 0, 0] = np.arange(50) * 5  # each image marked by its first pixel
+    labels = np.arange(50)
+    dataset = train.make_dataset(images, labels, 8, training=True, seed=3)
+    first, second = epoch_order(dataset), epoch_order(dataset)
+    assert sorted(first) == list(range(50)) and first != second != list(range(50))
+    assert epoch_order(train.make_dataset(images, labels, 8, training=True, seed=3)) == first
+    for batch_images, batch_labels in dataset:  # each image still with its own label, scaled
+        np.testing.assert_allclose(batch_images.numpy()[:, 0, 0, 0], batch_labels * 5 / 255,
+                                   rtol=1e-6)
+    assert epoch_order(train.make_dataset(images, labels, 8, training=False)) == list(range(50))
+
+
+def test_make_dataset_rejects_images_of_the_wrong_shape():
+    with pytest.raises(ValueError, match="shape"):
+        train.make_dataset(np.zeros((4, 32, 32), np.uint8), np.zeros(4), 2, training=False)
+
+
 def test_training_saves_model_metrics_and_history(tiny_mnist, tmp_path):
     model, metrics = quick_train(tiny_mnist, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [

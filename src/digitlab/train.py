@@ -14,7 +14,6 @@ import numpy as np
 import tensorflow as tf
 
 from digitlab import config
-from digitlab.preprocess import scale_images
 
 
 @dataclass(frozen=True)
@@ -59,10 +58,19 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, traini
         images: (n, 28, 28) uint8.
         labels: (n,) integer digits.
     """
-    dataset = tf.data.Dataset.from_tensor_slices((scale_images(images), labels.astype("int32")))
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"Expected images of shape (n, 28, 28), got {images.shape}.")
+    images = tf.constant(images.astype(np.uint8)[..., np.newaxis])
+    labels = tf.constant(np.asarray(labels, np.int32))
+    # Shuffle indices, not images: refilling a shuffle buffer of 55,000 images stalled the start
+    # of an epoch by up to 20 s on a 2-core CPU. Same seed, same order, same model as before.
+    dataset = tf.data.Dataset.range(len(images))
     if training:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
+    dataset = dataset.batch(batch_size).map(
+        lambda index: (tf.cast(tf.gather(images, index), tf.float32) / 255.0,
+                       tf.gather(labels, index)), num_parallel_calls=tf.data.AUTOTUNE)
     if training and augmentation is not None:
         dataset = dataset.map(lambda x, y: (augmentation(x, training=True), y),
                               num_parallel_calls=tf.data.AUTOTUNE)
