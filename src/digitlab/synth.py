@@ -289,20 +289,32 @@ def label_from_name(path: str | Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def render_kinds(per_kind: int, seed: int, kinds: tuple[str, ...] = KINDS,
+                 rotate_digits: bool = False):
+    """Yield (kind, index, digit, encoded bytes, suffix) for `per_kind` images of every kind.
+
+    Digits come in turn (0, 1, 2, ...); with `rotate_digits`, each kind starts where the previous
+    one stopped. Every kind has its own generator seeded by (seed, kind index).
+    """
+    for kind_index, kind in enumerate(kinds):
+        rng = np.random.default_rng([seed, kind_index])
+        first = kind_index * per_kind if rotate_digits else 0
+        for index in range(per_kind):
+            digit = (first + index) % 10
+            data, suffix = encode(make_image(digit, kind, rng), kind, rng)
+            yield kind, index, digit, data, suffix
+
+
 def generate(out_dir: str | Path, per_kind: int, seed: int = 0,
              kinds: tuple[str, ...] = KINDS) -> Path:
     """Write `per_kind` images of every kind (digits in turn) and a `labels.csv`; return it."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
-    for kind_index, kind in enumerate(kinds):
-        rng = np.random.default_rng([seed, kind_index])
-        for index in range(per_kind):
-            digit = index % 10
-            data, suffix = encode(make_image(digit, kind, rng), kind, rng)
-            name = f"{kind}_{index:04d}_digit{digit}{suffix}"
-            (out_dir / name).write_bytes(data)
-            rows.append({"file": name, "kind": kind, "digit": digit})
+    for kind, index, digit, data, suffix in render_kinds(per_kind, seed, kinds):
+        name = f"{kind}_{index:04d}_digit{digit}{suffix}"
+        (out_dir / name).write_bytes(data)
+        rows.append({"file": name, "kind": kind, "digit": digit})
     labels = out_dir / "labels.csv"
     with labels.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["file", "kind", "digit"])
@@ -316,13 +328,9 @@ def write_samples(out_dir: str | Path, per_kind: int = 3, seed: int = 1) -> list
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for kind_index, kind in enumerate(KINDS):
-        rng = np.random.default_rng([seed, kind_index])
-        for index in range(per_kind):
-            digit = (kind_index * per_kind + index) % 10
-            data, suffix = encode(make_image(digit, kind, rng), kind, rng)
-            paths.append(out_dir / f"{kind}_digit{digit}{suffix}")
-            paths[-1].write_bytes(data)
+    for kind, _, digit, data, suffix in render_kinds(per_kind, seed, rotate_digits=True):
+        paths.append(out_dir / f"{kind}_digit{digit}{suffix}")
+        paths[-1].write_bytes(data)
     return paths
 
 
