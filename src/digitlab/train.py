@@ -122,7 +122,7 @@ def without_optimizer(model: keras.Model) -> keras.Model:
     Saved, it is a third the size: AdamW keeps two more numbers per weight, which inference
     never needs.
     """
-    copy = keras.Model.from_config(model.get_config())
+    copy = type(model).from_config(model.get_config())
     copy.set_weights(model.get_weights())
     return copy
 
