@@ -286,5 +286,7 @@ def test_only_a_mostly_see_through_image_counts_as_a_drawing():
     photo = vertical_one(mode="RGB").convert("RGBA")
     photo.putalpha(255)
     ImageDraw.Draw(photo).rectangle([0, 0, 30, 30], fill=(0, 0, 0, 0))  # a rounded-corner cut
-    assert images.load(canvas)[2] and images.load(canvas)[0].shape == (200, 200)
-    assert not images.load(photo)[2] and images.load(photo)[0].shape == (280, 280)
+    canvas_gray, _, canvas_is_drawing = images.load(canvas)
+    photo_gray, _, photo_is_drawing = images.load(photo)
+    assert canvas_is_drawing and canvas_gray.shape == (200, 200)
+    assert not photo_is_drawing and photo_gray.shape == (280, 280)

@@ -77,10 +77,13 @@ def test_training_saves_model_metrics_and_history(tiny_mnist, tmp_path):
     assert saved["test_errors"] == round((1 - saved["test_accuracy"]) * 300)
     history = train.read_history(tmp_path / "cnn.history.csv")
     assert len(history["val_accuracy"]) == saved["epochs_run"] == 1
-    loaded = keras.saving.load_model(tmp_path / "cnn.keras", safe_mode=True)
-    assert getattr(loaded, "optimizer", None) is None  # inference needs no optimizer state
+    loaded = models.load_model(tmp_path / "cnn.keras")
+    assert loaded.count_params() == model.count_params()
     for saved_weight, trained_weight in zip(loaded.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(saved_weight, trained_weight)
+    # Loaded with its training state, it has none: inference needs no optimizer.
+    with_state = keras.saving.load_model(tmp_path / "cnn.keras", safe_mode=True)
+    assert getattr(with_state, "optimizer", None) is None
 
 
 def test_same_seed_gives_the_same_result(tiny_mnist, tmp_path):
