@@ -61,6 +61,19 @@ def test_training_data_is_every_image_once_per_epoch_reshuffled_by_seed():
     assert epoch_order(train.make_dataset(images, labels, 8, training=False)) == list(range(50))
 
 
+def test_pipelines_run_without_tf_data_autotuning():
+    # Its tuning thread made every epoch's end wait idle for up to 30 s (see make_dataset).
+    images, labels = np.zeros((16, 28, 28), np.uint8), np.zeros(16)
+    for training in (True, False):
+        dataset = train.make_dataset(images, labels, 8, training, models.build_augmentation())
+        assert dataset.options().autotune.enabled is False
+
+
+def test_training_keeps_the_epoch_of_lowest_validation_loss_not_highest_accuracy():
+    history = {"val_loss": [0.05, 0.02, 0.015, 0.016], "val_accuracy": [0.98, 0.996, 0.994, 0.995]}
+    assert train.kept_epoch(history) == 2
+
+
 def test_make_dataset_rejects_images_of_the_wrong_shape():
     with pytest.raises(ValueError, match="shape"):
         train.make_dataset(np.zeros((4, 32, 32), np.uint8), np.zeros(4), 2, training=False)
@@ -76,7 +89,7 @@ def test_training_saves_model_metrics_and_history(tiny_mnist, tmp_path):
     assert saved["parameters"] == model.count_params()
     assert saved["test_errors"] == round((1 - saved["test_accuracy"]) * 300)
     history = train.read_history(tmp_path / "cnn.history.csv")
-    assert len(history["val_accuracy"]) == saved["epochs_run"] == 1
+    assert len(history["val_accuracy"]) == saved["epochs_run"] == saved["kept_epoch"] == 1
     loaded = models.load_model(tmp_path / "cnn.keras")
     assert loaded.count_params() == model.count_params()
     for saved_weight, trained_weight in zip(loaded.get_weights(), model.get_weights(), strict=True):

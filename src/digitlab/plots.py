@@ -91,9 +91,9 @@ def plot_learning_curves(history: dict[str, list[float]], title: str) -> plt.Fig
         ax.set_xlabel("epoch")
         ax.set_title(metric)
         ax.grid(alpha=0.3)
-    best = int(np.argmax(history["val_accuracy"]))
-    accuracy_ax.annotate(f"best {history['val_accuracy'][best]:.2%}",
-                         (epochs[best], history["val_accuracy"][best]),
+    kept = int(np.argmin(history["val_loss"]))  # the epoch whose weights train.train keeps
+    accuracy_ax.annotate(f"kept {history['val_accuracy'][kept]:.2%}",
+                         (epochs[kept], history["val_accuracy"][kept]),
                          textcoords="offset points", xytext=(-40, -25),
                          arrowprops={"arrowstyle": "->"})
     accuracy_ax.legend(loc="lower right")
