@@ -184,6 +184,7 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
     history = model.fit(train_data, validation_data=val_data, epochs=train_config.epochs,
                         callbacks=[stop, *(extra_callbacks or [])], verbose=verbose)
     seconds = time.perf_counter() - start
+    kept = kept_epoch(history.history)
     test_loss, test_accuracy = model.evaluate(make_dataset(x_test, y_test, 1024, False), verbose=0)
 
     models_dir = Path(models_dir or config.MODELS_DIR)
@@ -193,8 +194,8 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
         "test_accuracy": float(test_accuracy),
         "test_loss": float(test_loss),
         "test_errors": int(round((1 - test_accuracy) * len(x_test))),
-        "val_accuracy": float(history.history["val_accuracy"][kept_epoch(history.history)]),
-        "kept_epoch": kept_epoch(history.history) + 1,
+        "val_accuracy": float(history.history["val_accuracy"][kept]),
+        "kept_epoch": kept + 1,
         "parameters": int(model.count_params()),
         "epochs_run": len(history.history["loss"]),
         "train_seconds": round(seconds, 1),
