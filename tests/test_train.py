@@ -6,10 +6,11 @@ import sys
 import time
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from digitlab import data, models, train
+from digitlab import data, models, plots, train
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +149,12 @@ def test_killing_a_training_run_leaves_the_previous_model_loadable(mnist_dir, tm
     run.wait()
     assert path.read_bytes() == before
     assert models.load_model(path).name == "mlp"
+
+
+def test_learning_curves_mark_the_kept_epoch():
+    history = {"loss": [0.3, 0.1, 0.08], "accuracy": [0.9, 0.97, 0.98],
+               "val_loss": [0.2, 0.05, 0.06], "val_accuracy": [0.95, 0.985, 0.99]}
+    figure = plots.plot_learning_curves(history, "test")
+    [note] = figure.axes[0].texts
+    assert note.get_text() == "kept 98.50%" and note.xy == (2, 0.985)
+    plt.close(figure)

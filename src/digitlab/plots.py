@@ -91,7 +91,9 @@ def plot_learning_curves(history: dict[str, list[float]], title: str) -> plt.Fig
         ax.set_xlabel("epoch")
         ax.set_title(metric)
         ax.grid(alpha=0.3)
-    kept = int(np.argmin(history["val_loss"]))  # the epoch whose weights train.train keeps
+    from digitlab.train import kept_epoch  # here, so other plots need no TensorFlow import
+
+    kept = kept_epoch(history)
     accuracy_ax.annotate(f"kept {history['val_accuracy'][kept]:.2%}",
                          (epochs[kept], history["val_accuracy"][kept]),
                          textcoords="offset points", xytext=(-40, -25),
