@@ -38,7 +38,8 @@ def quick_train(mnist, models_dir, seed=3):
     train.set_seed(seed)
     model = models.build_cnn(models.CNNConfig(filters=(8, 16), convs_per_block=(1, 1),
                                               dense_units=16), name="cnn")
-    config = train.TrainConfig(epochs=1, batch_size=64, validation_size=200, seed=seed)
+    config = train.TrainConfig(epochs=1, batch_size=64, validation_size=200, seed=seed,
+                               label_smoothing=0.1)
     return model, train.train(model, mnist, config, models.build_augmentation(seed=seed),
                               models_dir=models_dir, verbose=0)
 
@@ -75,6 +76,21 @@ def test_training_keeps_the_epoch_of_lowest_validation_loss_not_highest_accuracy
     assert train.kept_epoch(history) == 2
 
 
+def test_label_smoothing_spreads_part_of_each_target_over_all_ten_digits():
+    probabilities = np.array([[0.7, 0.2] + [0.0125] * 8, [0.1] * 10], np.float32)
+    labels = np.array([0, 3])
+    plain = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
+    np.testing.assert_allclose(train.smoothed_crossentropy(0.0)(labels, probabilities), plain,
+                               rtol=1e-5)
+    targets = np.full((2, 10), 0.01)  # 0.1 spread over ten digits
+    targets[[0, 1], labels] += 0.9
+    expected = -(targets * np.log(probabilities)).sum(axis=1)
+    np.testing.assert_allclose(train.smoothed_crossentropy(0.1)(labels, probabilities), expected,
+                               rtol=1e-5)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        train.smoothed_crossentropy(1.0)
+
+
 def test_make_dataset_rejects_images_of_the_wrong_shape():
     with pytest.raises(ValueError, match="shape"):
         train.make_dataset(np.zeros((4, 32, 32), np.uint8), np.zeros(4), 2, training=False)
@@ -89,6 +105,10 @@ def test_training_saves_model_metrics_and_history(tiny_mnist, tmp_path):
     assert saved["train_images"] == 1000 and saved["validation_images"] == 200
     assert saved["parameters"] == model.count_params()
     assert saved["test_errors"] == round((1 - saved["test_accuracy"]) * 300)
+    (_, _), (x_test, y_test) = tiny_mnist  # the recorded test loss is plain, not smoothed
+    probabilities = model.predict(x_test[..., None] / 255, verbose=0)
+    plain = keras.losses.sparse_categorical_crossentropy(y_test, probabilities)
+    assert saved["test_loss"] == pytest.approx(float(np.mean(plain)), rel=1e-3)
     history = train.read_history(tmp_path / "cnn.history.csv")
     assert len(history["val_accuracy"]) == saved["epochs_run"] == saved["kept_epoch"] == 1
     loaded = models.load_model(tmp_path / "cnn.keras")
