@@ -91,6 +91,30 @@ def test_label_smoothing_spreads_part_of_each_target_over_all_ten_digits():
         train.smoothed_crossentropy(1.0)
 
 
+def test_fit_temperature_finds_how_much_a_model_understates_its_confidence():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 2, (20000, 10))
+    true = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    labels = np.array([rng.choice(10, p=row) for row in true])
+    understated = np.exp(logits / 2) / np.exp(logits / 2).sum(axis=1, keepdims=True)
+    assert train.fit_temperature(understated, labels) == pytest.approx(0.5, rel=0.05)
+    assert train.fit_temperature(true, labels) == pytest.approx(1.0, rel=0.05)
+
+
+def test_apply_temperature_divides_the_logits_and_keeps_every_prediction():
+    keras.utils.set_random_seed(0)
+    model = models.build_mlp(models.MLPConfig(hidden_units=(16,)))
+    images = np.random.default_rng(0).random((32, 28, 28, 1), np.float32)
+    before = model.predict(images, verbose=0)
+    train.apply_temperature(model, 0.5)
+    after = model.predict(images, verbose=0)
+    expected = before ** 2 / (before ** 2).sum(axis=1, keepdims=True)  # softmax(2 * logits)
+    np.testing.assert_allclose(after, expected, rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(after.argmax(axis=1), before.argmax(axis=1))
+    with pytest.raises(ValueError, match="softmax Dense"):
+        train.apply_temperature(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), 2)
+
+
 def test_make_dataset_rejects_images_of_the_wrong_shape():
     with pytest.raises(ValueError, match="shape"):
         train.make_dataset(np.zeros((4, 32, 32), np.uint8), np.zeros(4), 2, training=False)
@@ -109,6 +133,7 @@ def test_training_saves_model_metrics_and_history(tiny_mnist, tmp_path):
     probabilities = model.predict(x_test[..., None] / 255, verbose=0)
     plain = keras.losses.sparse_categorical_crossentropy(y_test, probabilities)
     assert saved["test_loss"] == pytest.approx(float(np.mean(plain)), rel=1e-3)
+    assert 0.05 <= saved["temperature"] <= 5
     history = train.read_history(tmp_path / "cnn.history.csv")
     assert len(history["val_accuracy"]) == saved["epochs_run"] == saved["kept_epoch"] == 1
     loaded = models.load_model(tmp_path / "cnn.keras")

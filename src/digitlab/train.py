@@ -173,7 +173,8 @@ def history_csv(history: dict[str, list[float]]) -> str:
 def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
           augmentation: keras.Layer | None = None, models_dir: Path | None = None,
           extra_callbacks: list | None = None, verbose: int | str = 2) -> dict:
-    """Train `model` on MNIST, evaluate it on the test set and save it with its metrics.
+    """Train `model` on MNIST, calibrate it on the validation images, evaluate it on the test set
+    and save it with its metrics.
 
     Writes `models/<model.name>.keras`, `.metrics.json` and `.history.csv`, each through a
     temporary file and a rename, so an interrupted run leaves the previous files intact.
@@ -204,6 +205,8 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
                         callbacks=[stop, *(extra_callbacks or [])], verbose=verbose)
     seconds = time.perf_counter() - start
     kept = kept_epoch(history.history)
+    temperature = fit_temperature(model.predict(val_data, verbose=0), y_val)
+    apply_temperature(model, temperature)
     test = model.evaluate(make_dataset(x_test, y_test, 1024, False), verbose=0, return_dict=True)
     test_accuracy = test["accuracy"]
 
@@ -216,6 +219,7 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
         "test_errors": int(round((1 - test_accuracy) * len(x_test))),
         "val_accuracy": float(history.history["val_accuracy"][kept]),
         "kept_epoch": kept + 1,
+        "temperature": temperature,
         "parameters": int(model.count_params()),
         "epochs_run": len(history.history["loss"]),
         "train_seconds": round(seconds, 1),
@@ -234,13 +238,40 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
     return metrics
 
 
+def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature T for which softmax(log(probabilities) / T) has the lowest cross-entropy.
+
+    Fitted on validation images, it makes confidences honest without changing any prediction:
+    label smoothing leaves a model underconfident (T < 1 sharpens it).
+    """
+    log_p = np.log(np.clip(np.asarray(probabilities, np.float64), 1e-12, 1))
+    labels = np.asarray(labels)
+
+    def crossentropy(temperature: float) -> float:
+        z = log_p / temperature
+        z -= z.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(z)), labels]))
+
+    grid = np.geomspace(0.05, 5, 461)  # steps of 1%
+    return round(float(grid[np.argmin([crossentropy(t) for t in grid])]), 3)
+
+
+def apply_temperature(model: keras.Model, temperature: float) -> None:
+    """Divide the model's logits by `temperature`, folded into its final softmax layer's weights."""
+    last = model.layers[-1]
+    if not (isinstance(last, keras.layers.Dense) and last.activation is keras.activations.softmax
+            and last.use_bias):
+        raise ValueError(f"{model.name} does not end in a softmax Dense layer with a bias.")
+    last.set_weights([weight / temperature for weight in last.get_weights()])
+
+
 def kept_epoch(history: dict[str, list[float]]) -> int:
     """Index of the epoch whose weights training keeps: the lowest validation loss."""
     return int(np.argmin(history["val_loss"]))
 
 
 SUMMARY_KEYS = ("test_accuracy", "test_errors", "test_loss", "val_accuracy", "kept_epoch",
-                "parameters", "epochs_run", "train_seconds")
+                "temperature", "parameters", "epochs_run", "train_seconds")
 
 
 def read_metrics(path: Path) -> dict:
