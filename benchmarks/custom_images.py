@@ -17,22 +17,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from digitlab import config, synth
 from digitlab.predict import Predictor
-from digitlab.preprocess import prepare
+from digitlab.preprocess import naive_input, prepare
 from digitlab.report import markdown_table
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-
-
-def naive_input(path: Path, invert: bool) -> np.ndarray:
-    """Grayscale + resize to 28x28, scaled to 0..1; optionally inverted if mostly light."""
-    image = np.asarray(Image.open(path).convert("L").resize((28, 28)), np.float32) / 255
-    if invert and image.mean() > 0.5:
-        image = 1.0 - image
-    return image
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -37,8 +37,15 @@ def ink_is_dark(small: np.ndarray) -> bool:
     return bool(skew <= 0)
 
 
-def ink_image(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+def ink_image(gray: np.ndarray, color: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Ink strength per pixel, whatever the polarity, flattened against uneven light.
+
+    Args:
+        gray: (h, w) luminance in 0..1.
+        color: the same picture as (h, w, 3) RGB, or None. Coloured ink is found by colour
+            contrast: dark ink is measured in the darkest channel, light ink in the lightest,
+            so faint blue ballpoint on white paper keeps the contrast the grey mix loses.
 
     Returns:
         ink: (h, w) float32, 0 = background .. 1 = ink as far from the paper as black is;
@@ -48,13 +55,14 @@ def ink_image(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     # Work at ~160 px: an opening there removes every feature narrower than ~20% of the picture
     # (strokes, even thick ones) and keeps wide ones (shadows, paper edges, the table) sharp.
     block = max(1, int(np.ceil(max(height, width) / BACKGROUND_SIZE)))
-    pad_h, pad_w = (-height) % block, (-width) % block
-    padded = np.pad(gray, ((0, pad_h), (0, pad_w)), mode="edge")
-    small = np.asarray(Image.fromarray(padded.astype(np.float32)).reduce(block))  # block means
-    window = (max(3, round(0.2 * max(small.shape))),) * 2
-    dark_ink = ink_is_dark(small)
+    pad = ((0, (-height) % block), (0, (-width) % block))
+    dark_ink = ink_is_dark(block_means(np.pad(gray, pad, mode="edge"), block))
+    if color is not None and color.ndim == 3 and color.shape[2] == 3:
+        gray = color.min(axis=2) if dark_ink else color.max(axis=2)
     value = 1.0 - gray if dark_ink else gray  # ink is bright in `value`
-    small = 1.0 - small if dark_ink else small
+    padded = np.pad(value, pad, mode="edge")
+    small = block_means(padded, block)
+    window = (max(3, round(0.2 * max(small.shape))),) * 2
     small = ndimage.grey_opening(small, size=window, mode="nearest")
     # Grow the brighter side of every step (shadow and table edges) by one cell: upsampling
     # would otherwise blur the step, and the blur would read as a line of ink along it.
@@ -69,17 +77,34 @@ def ink_image(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     return ink, background_gray.astype(np.float32), dark_ink
 
 
-def canvas_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ink strength in a drawing: how far each pixel is from the canvas colour.
+def block_means(image: np.ndarray, block: int) -> np.ndarray:
+    """The mean of every `block` x `block` cell (the image's sides are multiples of `block`)."""
+    return np.asarray(Image.fromarray(image.astype(np.float32)).reduce(block))
 
-    A canvas has no lighting to flatten, and most of it is empty, so its colour is the median.
+
+def canvas_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ink strength in a drawing or a digit-sized image: how far each pixel is from the canvas.
+
+    A canvas has no lighting to flatten. Its colour is the median of the outer band (a sixth of
+    each side): a bold digit can cover much of a small image, but rarely most of its border.
 
     Returns:
         ink: (h, w) float32, 0 = canvas .. 1 = as far from it as possible; background: the canvas.
     """
-    canvas = float(np.median(gray))
+    height, width = gray.shape
+    band_y, band_x = max(1, height // 6), max(1, width // 6)
+    border = np.concatenate([gray[:band_y].ravel(), gray[-band_y:].ravel(),
+                             gray[:, :band_x].ravel(), gray[:, -band_x:].ravel()])
+    canvas = float(np.median(border))
     ink = np.abs(gray - canvas) / max(canvas, 1.0 - canvas, 1e-6)
     return ink.astype(np.float32), np.full(gray.shape, canvas, np.float32)
+
+
+def is_frame(component: np.ndarray, box: tuple[slice, slice], shape: tuple[int, int]) -> bool:
+    """True for a thin frame around a small image: it spans the whole image and is hollow."""
+    spans = (box[0].stop - box[0].start >= 0.9 * shape[0]
+             and box[1].stop - box[1].start >= 0.9 * shape[1])
+    return bool(spans and component.mean() < 0.2)
 
 
 def remove_long_lines(mask: np.ndarray, fraction: float = 0.6, span: float = 0.9,
@@ -162,8 +187,9 @@ def find_digit(ink: np.ndarray, drawing: bool = False
 
     Args:
         ink: from `ink_image` (photos, scans) or `canvas_ink` (drawings).
-        drawing: the image is a drawing on a transparent canvas, which has no paper: nothing
-            in it is a page edge or a ruled line, so a 1 drawn from edge to edge is kept.
+        drawing: a drawing on a transparent canvas, or a digit-sized image, has no paper:
+            nothing in it is a page edge or a ruled line, so a 1 drawn from edge to edge is
+            kept (only a thin frame around the whole image is dropped).
 
     Returns:
         (digit mask or None, reason or None, a map 0 background / 1 dropped / 2 kept).
@@ -195,7 +221,8 @@ def find_digit(ink: np.ndarray, drawing: bool = False
     border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     contact = np.bincount(border, minlength=count + 1)
     kept = [(number, box) for number, box in enumerate(boxes, start=1) if box is not None
-            and (drawing or not is_edge(labels[box] == number, box, ink.shape, contact[number]))]
+            and not (is_frame(labels[box] == number, box, ink.shape) if drawing
+                     else is_edge(labels[box] == number, box, ink.shape, contact[number]))]
     if not kept:
         return None, "no digit found: only lines or page edges touching the border", shown
     # Shadows, ruled lines, a margin are much fainter than the digit's ink: the darkest of the
