@@ -9,6 +9,7 @@ from PIL import Image
 from scipy import ndimage
 
 MIN_CONTRAST = 0.12  # weaker ink than this (fraction of the paper brightness) is no digit
+FAINT = 0.5  # ink this fraction of the digit's threshold is kept where it joins the digit
 BACKGROUND_SIZE = 160  # long side at which the paper/board brightness is estimated
 
 
@@ -181,6 +182,26 @@ def is_edge(component: np.ndarray, box: tuple[slice, slice], shape: tuple[int, i
     return bool(touches and extent > 0.1 * max(height, width) and is_straight(component))
 
 
+def grow_faint(digit: np.ndarray, faint: np.ndarray, drawing: bool) -> np.ndarray:
+    """Add the fainter ink joined to the digit (a light ballpoint stroke, a pen lifting off).
+
+    Only within the digit's box widened by a quarter; on paper, only when the fainter ink is
+    no more than the digit again: a shadow or a paper edge joined to it would be much more. A
+    canvas has neither.
+    """
+    rows, columns = np.nonzero(digit)
+    margin = max(np.ptp(rows), np.ptp(columns)) // 4 + 1
+    box = (slice(max(0, rows.min() - margin), rows.max() + 1 + margin),
+           slice(max(0, columns.min() - margin), columns.max() + 1 + margin))
+    allowed = faint[box] if drawing else remove_long_lines(faint[box])
+    grown = ndimage.binary_propagation(digit[box], mask=allowed | digit[box])
+    if not drawing and grown.sum() > 2 * digit[box].sum():
+        return digit
+    result = digit.copy()
+    result[box] = grown
+    return result
+
+
 def find_digit(ink: np.ndarray, drawing: bool = False
                ) -> tuple[np.ndarray | None, str | None, np.ndarray]:
     """Threshold the ink, drop specks, lines and page edges, keep the digit's components.
@@ -276,7 +297,7 @@ def find_digit(ink: np.ndarray, drawing: bool = False
                 top, bottom = min(top, box[0].start), max(bottom, box[0].stop)
                 left, right = min(left, box[1].start), max(right, box[1].stop)
                 changed = True
-    digit = np.isin(labels, chosen)
+    digit = grow_faint(np.isin(labels, chosen), smooth > max(floor, FAINT * threshold), drawing)
     if digit.sum() < 3:
         return None, "no digit found: only specks", shown
     shown[digit] = 2
