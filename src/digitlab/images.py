@@ -110,18 +110,18 @@ def open_image(source: ImageSource, work_size: int = WORK_SIZE) -> Image.Image:
     return image
 
 
-def pil_to_array(image: Image.Image, name: str, color: bool = True) -> np.ndarray:
+def pil_to_array(image: Image.Image, name: str) -> np.ndarray:
     """Convert any PIL mode to float32 (h, w, c) in 0..1, c = 1 (gray), 2 (gray+alpha),
-    3 (RGB) or 4 (RGBA); with `color=False`, gray or gray+alpha only (Pillow's luminance)."""
+    3 (RGB) or 4 (RGBA)."""
     mode = image.mode
     try:
         if mode in {"I", "I;16", "I;16L", "I;16B", "I;16N", "F"}:
             array = np.asarray(image, dtype=np.float64)
             return scale_range(array, name)[..., np.newaxis]
         has_alpha = "A" in image.getbands() or "transparency" in image.info
-        if mode in {"1", "L"} or (not color and not has_alpha):
+        if mode in {"1", "L"} and not has_alpha:
             target = "L"
-        elif mode in {"LA", "La"} or (mode == "L" and has_alpha) or not color:
+        elif mode in {"LA", "La"} or (mode == "L" and has_alpha):
             target = "LA"
         else:
             target = "RGBA" if has_alpha else "RGB"
@@ -206,18 +206,23 @@ def load(source: ImageSource, work_size: int = WORK_SIZE,
     """Read any image as float32 arrays in 0..1, long side at most `work_size`.
 
     Returns:
-        gray: (h, w) luminance, transparency composited; color: (h, w, 3) or (h, w, 1) for
-        display when `with_color`, else None; drawing: whether it is a drawing on a transparent
-        canvas (at least half of it see-through), made at most DRAWING_SIZE on its long side.
+        gray: (h, w) luminance, transparency composited; color: (h, w, 3) or (h, w, 1), for
+        every picture that is not a drawing (coloured ink is found by its colour) and for
+        drawings too when `with_color` (for display), else None; drawing: whether it is a
+        drawing on a transparent canvas (at least half of it see-through), made at most
+        DRAWING_SIZE on its long side.
     """
     name = describe(source)
     if isinstance(source, np.ndarray):
         array = numpy_to_array(source, name)
     else:
-        array = pil_to_array(open_image(source, work_size), name, color=with_color)
+        array = pil_to_array(open_image(source, work_size), name)
     has_alpha = array.shape[2] in (2, 4)
     # A photo may have a few transparent pixels (rounded corners); a canvas is mostly empty.
     drawing = has_alpha and float(np.mean(array[..., -1] < 0.5)) >= 0.5
+    with_color = with_color or not drawing
+    if not with_color and array.shape[2] == 4:  # a drawing's colour is not needed: shrink less
+        array = np.stack([luminance(array[..., :3]), array[..., 3]], axis=-1)
     array = resize_array(array, min(work_size, DRAWING_SIZE) if drawing else work_size)
     color = array[..., :-1] if has_alpha else array
     gray = luminance(color)

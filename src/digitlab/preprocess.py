@@ -86,7 +86,8 @@ def digit_shape(ink: np.ndarray, digit: np.ndarray) -> np.ndarray:
         resized = np.asarray(Image.fromarray(soft).resize(size, Image.Resampling.BOX))
     else:
         resized = np.asarray(Image.fromarray(soft).resize(size, Image.Resampling.BILINEAR))
-    shape = np.pad(resized > 0.4, STROKE_SCALE // 4)
+    # A margin wide enough for the thickest growth `normalise_strokes` can apply.
+    shape = np.pad(resized > 0.4, round(MEDIAN_STROKE * STROKE_SCALE / 2) + 2)
     # Close small gaps and holes (chalk grain, pen skips).
     return ndimage.binary_closing(shape, iterations=1)
 
@@ -147,7 +148,7 @@ def prepare(image: images.ImageSource, return_steps: bool = False) -> Prepared:
     Raises:
         ImageError: the image cannot be read, or is empty or too large.
     """
-    gray, color, drawing = images.load(image, with_color=True)
+    gray, color, drawing = images.load(image, with_color=return_steps)
     steps = OrderedDict()
     if return_steps:
         steps["input"] = np.squeeze(color)
