@@ -10,6 +10,7 @@ from scipy import ndimage
 
 MIN_CONTRAST = 0.12  # weaker ink than this (fraction of the paper brightness) is no digit
 FAINT = 0.5  # ink this fraction of the digit's threshold is kept where it joins the digit
+SMALL_IMAGE = 100  # long side, in pixels, up to which ink is not smoothed
 BACKGROUND_SIZE = 160  # long side at which the paper/board brightness is estimated
 
 
@@ -38,8 +39,8 @@ def ink_is_dark(small: np.ndarray) -> bool:
     return bool(skew <= 0)
 
 
-def ink_image(gray: np.ndarray, color: np.ndarray | None = None
-              ) -> tuple[np.ndarray, np.ndarray, bool]:
+def ink_image(gray: np.ndarray, color: np.ndarray | None = None, window: float = 0.2,
+              dark_ink: bool | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
     """Ink strength per pixel, whatever the polarity, flattened against uneven light.
 
     Args:
@@ -47,6 +48,9 @@ def ink_image(gray: np.ndarray, color: np.ndarray | None = None
         color: the same picture as (h, w, 3) RGB, or None. Coloured ink is found by colour
             contrast: dark ink is measured in the darkest channel, light ink in the lightest,
             so faint blue ballpoint on white paper keeps the contrast the grey mix loses.
+        window: the size, as a fraction of the picture, of the widest feature that counts as
+            ink rather than light; a digit-sized picture needs more than a page.
+        dark_ink: the polarity, when the caller knows it; else it is worked out.
 
     Returns:
         ink: (h, w) float32, 0 = background .. 1 = ink as far from the paper as black is;
@@ -57,14 +61,15 @@ def ink_image(gray: np.ndarray, color: np.ndarray | None = None
     # (strokes, even thick ones) and keeps wide ones (shadows, paper edges, the table) sharp.
     block = max(1, int(np.ceil(max(height, width) / BACKGROUND_SIZE)))
     pad = ((0, (-height) % block), (0, (-width) % block))
-    dark_ink = ink_is_dark(block_means(np.pad(gray, pad, mode="edge"), block))
+    if dark_ink is None:
+        dark_ink = ink_is_dark(block_means(np.pad(gray, pad, mode="edge"), block))
     if color is not None and color.ndim == 3 and color.shape[2] == 3:
         gray = color.min(axis=2) if dark_ink else color.max(axis=2)
     value = 1.0 - gray if dark_ink else gray  # ink is bright in `value`
     padded = np.pad(value, pad, mode="edge")
     small = block_means(padded, block)
-    window = (max(3, round(0.2 * max(small.shape))),) * 2
-    small = ndimage.grey_opening(small, size=window, mode="nearest")
+    size = (max(3, round(window * max(small.shape))),) * 2
+    small = ndimage.grey_opening(small, size=size, mode="nearest")
     # Grow the brighter side of every step (shadow and table edges) by one cell: upsampling
     # would otherwise blur the step, and the blur would read as a line of ink along it.
     small = ndimage.grey_dilation(small, size=(3, 3), mode="nearest")
@@ -83,29 +88,44 @@ def block_means(image: np.ndarray, block: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image.astype(np.float32)).reduce(block))
 
 
-def canvas_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ink strength in a drawing or a digit-sized image: how far each pixel is from the canvas.
+def border_colour(gray: np.ndarray) -> float:
+    """The median of the outer band (a sixth of each side): the canvas or paper colour of a
+    drawing or a digit-sized image, where a bold digit may cover much of the picture but
+    rarely most of its border."""
+    height, width = gray.shape
+    band_y, band_x = max(1, height // 6), max(1, width // 6)
+    return float(np.median(np.concatenate([
+        gray[:band_y].ravel(), gray[-band_y:].ravel(), gray[:, :band_x].ravel(),
+        gray[:, -band_x:].ravel()])))
 
-    A canvas has no lighting to flatten. Its colour is the median of the outer band (a sixth of
-    each side): a bold digit can cover much of a small image, but rarely most of its border.
+
+def canvas_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ink strength in a drawing: how far each pixel is from the canvas colour.
+
+    A canvas has no lighting to flatten; its colour is `border_colour`.
 
     Returns:
         ink: (h, w) float32, 0 = canvas .. 1 = as far from it as possible; background: the canvas.
     """
-    height, width = gray.shape
-    band_y, band_x = max(1, height // 6), max(1, width // 6)
-    border = np.concatenate([gray[:band_y].ravel(), gray[-band_y:].ravel(),
-                             gray[:, :band_x].ravel(), gray[:, -band_x:].ravel()])
-    canvas = float(np.median(border))
+    canvas = border_colour(gray)
     ink = np.abs(gray - canvas) / max(canvas, 1.0 - canvas, 1e-6)
     return ink.astype(np.float32), np.full(gray.shape, canvas, np.float32)
 
 
-def is_frame(component: np.ndarray, box: tuple[slice, slice], shape: tuple[int, int]) -> bool:
-    """True for a thin frame around a small image: it spans the whole image and is hollow."""
-    spans = (box[0].stop - box[0].start >= 0.9 * shape[0]
-             and box[1].stop - box[1].start >= 0.9 * shape[1])
-    return bool(spans and component.mean() < 0.2)
+def remove_frame(mask: np.ndarray, depth: int = 3) -> np.ndarray:
+    """Clear a frame drawn around a canvas: border lines that are (nearly) all ink, on at least
+    three sides, up to `depth` pixels in. A digit never fills a whole side of its canvas."""
+    mask = mask.copy()
+    for inset in range(min(depth, min(mask.shape) // 4)):
+        inner = mask[inset: mask.shape[0] - inset, inset: mask.shape[1] - inset]  # a view
+        sides = [inner[0], inner[-1], inner[:, 0], inner[:, -1]]
+        full = [side.mean() >= 0.9 for side in sides]
+        if sum(full) < 3:
+            break
+        for side, is_full in zip(sides, full, strict=True):
+            if is_full:
+                side[...] = False
+    return mask
 
 
 def remove_long_lines(mask: np.ndarray, fraction: float = 0.6, span: float = 0.9,
@@ -183,7 +203,8 @@ def is_edge(component: np.ndarray, box: tuple[slice, slice], shape: tuple[int, i
 
 
 def grow_faint(digit: np.ndarray, faint: np.ndarray, drawing: bool) -> np.ndarray:
-    """Add the fainter ink joined to the digit (a light ballpoint stroke, a pen lifting off).
+    """Add the fainter ink joined to the digit (a light ballpoint stroke, a pen lifting off);
+    `faint` holds it, without lines or frames.
 
     Only within the digit's box widened by a quarter; on paper, only when the fainter ink is
     no more than the digit again: a shadow or a paper edge joined to it would be much more. A
@@ -193,8 +214,7 @@ def grow_faint(digit: np.ndarray, faint: np.ndarray, drawing: bool) -> np.ndarra
     margin = max(np.ptp(rows), np.ptp(columns)) // 4 + 1
     box = (slice(max(0, rows.min() - margin), rows.max() + 1 + margin),
            slice(max(0, columns.min() - margin), columns.max() + 1 + margin))
-    allowed = faint[box] if drawing else remove_long_lines(faint[box])
-    grown = ndimage.binary_propagation(digit[box], mask=allowed | digit[box])
+    grown = ndimage.binary_propagation(digit[box], mask=faint[box] | digit[box])
     if not drawing and grown.sum() > 2 * digit[box].sum():
         return digit
     result = digit.copy()
@@ -210,14 +230,17 @@ def find_digit(ink: np.ndarray, drawing: bool = False
         ink: from `ink_image` (photos, scans) or `canvas_ink` (drawings).
         drawing: a drawing on a transparent canvas, or a digit-sized image, has no paper:
             nothing in it is a page edge or a ruled line, so a 1 drawn from edge to edge is
-            kept (only a thin frame around the whole image is dropped).
+            kept (only a frame around the whole canvas is dropped).
 
     Returns:
         (digit mask or None, reason or None, a map 0 background / 1 dropped / 2 kept).
     """
-    smooth = ndimage.uniform_filter(ink, 3)  # 3x3 mean: tames sensor noise, keeps hairlines
+    small = max(ink.shape) <= SMALL_IMAGE
+    # A 3x3 mean tames sensor noise and keeps hairlines; in a small image a pixel is a good part
+    # of a stroke's width, and the mean would smear a bold digit over the background.
+    smooth = ink if small else ndimage.uniform_filter(ink, 3)
     shown = np.zeros(ink.shape, np.uint8)
-    sample = smooth[::3, ::3]  # a subsample is plenty for a noise estimate, and 9x faster
+    sample = smooth if small else smooth[::3, ::3]  # a subsample is plenty, and 9x faster
     noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
     floor = max(MIN_CONTRAST, 5 * noise + 0.03)
     strong = smooth[smooth > floor]
@@ -226,8 +249,7 @@ def find_digit(ink: np.ndarray, drawing: bool = False
     threshold = max(floor, 0.5 * float(np.percentile(strong, 99)))
     mask = smooth > threshold
     shown[mask] = 1
-    if not drawing:
-        mask = remove_long_lines(mask)
+    mask = remove_frame(mask) if drawing else remove_long_lines(mask)
     # Join fragments (a 5's detached bar, broken chalk) before counting components.
     reach = max(1, round(max(ink.shape) / 150))
     labels, count = ndimage.label(ndimage.maximum_filter(mask, size=2 * reach + 1))
@@ -242,8 +264,7 @@ def find_digit(ink: np.ndarray, drawing: bool = False
     border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     contact = np.bincount(border, minlength=count + 1)
     kept = [(number, box) for number, box in enumerate(boxes, start=1) if box is not None
-            and not (is_frame(labels[box] == number, box, ink.shape) if drawing
-                     else is_edge(labels[box] == number, box, ink.shape, contact[number]))]
+            and (drawing or not is_edge(labels[box] == number, box, ink.shape, contact[number]))]
     if not kept:
         return None, "no digit found: only lines or page edges touching the border", shown
     # Shadows, ruled lines, a margin are much fainter than the digit's ink: the darkest of the
@@ -297,7 +318,9 @@ def find_digit(ink: np.ndarray, drawing: bool = False
                 top, bottom = min(top, box[0].start), max(bottom, box[0].stop)
                 left, right = min(left, box[1].start), max(right, box[1].stop)
                 changed = True
-    digit = grow_faint(np.isin(labels, chosen), smooth > max(floor, FAINT * threshold), drawing)
+    faint = smooth > max(floor, FAINT * threshold)
+    faint = remove_frame(faint) if drawing else remove_long_lines(faint)
+    digit = grow_faint(np.isin(labels, chosen), faint, drawing)
     if digit.sum() < 3:
         return None, "no digit found: only specks", shown
     shown[digit] = 2

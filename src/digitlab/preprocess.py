@@ -16,7 +16,7 @@ from scipy import ndimage
 from skimage.morphology import skeletonize
 
 from digitlab import images
-from digitlab.ink import canvas_ink, find_digit, ink_image
+from digitlab.ink import border_colour, canvas_ink, find_digit, ink_image
 
 BOX_SIZE = 20  # MNIST fitted every digit into 20x20 ...
 FRAME_SIZE = 28  # ... and centred it by centre of mass in 28x28
@@ -25,6 +25,7 @@ STROKE_SCALE = 96  # long side, in pixels, at which stroke widths are measured a
 # 3,000 training digits scaled to STROKE_SCALE: 10th percentile, median, 90th percentile.
 THIN_STROKE, MEDIAN_STROKE, BOLD_STROKE = 0.088, 0.125, 0.168
 DIGIT_SIZED = 64  # images up to this many pixels on their long side are the digit alone
+DIGIT_SIZED_WINDOW = 0.45  # their light is flattened over features this wide (strokes are less)
 
 
 def scale_images(images: np.ndarray) -> np.ndarray:
@@ -157,10 +158,21 @@ def prepare(image: images.ImageSource, return_steps: bool = False) -> Prepared:
         return Prepared(None, f"no digit found: the image is only {gray.shape[1]}x"
                               f"{gray.shape[0]} pixels", steps)
     # A digit-sized image (a 28x28 paint canvas, a photo already cut down to the digit) holds
-    # the digit alone, often touching its edges: like a drawing, it has no paper to clean up.
-    canvas = drawing or max(gray.shape) <= DIGIT_SIZED
-    ink, background = canvas_ink(gray) if canvas else ink_image(gray, color)[:2]
-    digit, reason, shown = find_digit(ink, canvas)
+    # the digit alone, often touching its edges: like a drawing, it has no page edges or lines
+    # to clean up, but it may have uneven light; its border tells the polarity.
+    digit_sized = not drawing and max(gray.shape) <= DIGIT_SIZED
+    if drawing:
+        ink, background = canvas_ink(gray)
+    elif digit_sized:
+        # The ink is the extreme farther from the border's colour: the darkest pixels are ink on
+        # paper, the lightest are chalk or a white brush on black.
+        darkest, lightest = np.percentile(gray, [1, 99])
+        paper = border_colour(gray)
+        dark_ink = bool(paper - darkest >= lightest - paper)
+        ink, background, _ = ink_image(gray, color, DIGIT_SIZED_WINDOW, dark_ink)
+    else:
+        ink, background, _ = ink_image(gray, color)
+    digit, reason, shown = find_digit(ink, drawing or digit_sized)
     if return_steps:
         steps["background"] = background
         steps["ink"] = ink

@@ -52,9 +52,10 @@ TEMPLATES: dict[int, list[list[list[tuple[float, float]]]]] = {
 
 # Pen width as a fraction of the digit height.
 PENS = {"pen": (0.025, 0.05), "marker": (0.11, 0.17), "mouse": (0.05, 0.09),
-        "chalk": (0.07, 0.11)}
+        "chalk": (0.07, 0.11), "brush": (0.08, 0.25)}
 KINDS = ("scan_pen", "photo_pen", "photo_marker", "lined_paper", "shadow_and_edges",
-         "canvas_black", "canvas_white", "canvas_offcentre", "chalkboard")
+         "canvas_black", "canvas_white", "canvas_offcentre", "chalkboard",
+         "small_paint", "small_photo")
 
 
 def smooth_curve(points: np.ndarray, samples: int = 12) -> np.ndarray:
@@ -255,6 +256,39 @@ def chalk_scene(digit: int, rng: np.random.Generator) -> Image.Image:
     return photograph(page * lighting(height, width, rng, shadow=False), rng)
 
 
+def small_scene(digit: int, kind: str, rng: np.random.Generator) -> Image.Image:
+    """A digit-sized image: a 28x28 paint-program drawing (either polarity, thin to bold brush,
+    hard or soft edges, sometimes framed), or a 40-64 px crop of a photo of paper."""
+    paint = kind == "small_paint"
+    width = 28 if paint else int(rng.integers(40, 65))
+    size = (width, width if paint else int(width * rng.uniform(1.0, 1.25)))
+    pen = str(rng.choice(["mouse", "brush"] if paint else ["pen", "marker"]))
+    mask = draw_digit(digit, pen, 120, rng)  # drawn large, shrunk whole: strokes keep their share
+    mask = mask.crop(mask.getbbox())
+    scale = min(size[1] * rng.uniform(0.65, 0.95) / mask.height, 0.95 * size[0] / mask.width)
+    mask = mask.resize((max(1, round(mask.width * scale)), max(1, round(mask.height * scale))),
+                       Image.Resampling.BOX)
+    ink = place(mask, size, rng, spread=0.03)
+    if paint:
+        if rng.random() < 0.5:  # a paint program's hard-edged brush
+            ink = (ink > 0.4).astype(np.float32)
+        dark = rng.random() < 0.6
+        image = 1.0 - ink if dark else ink
+        if rng.random() < 0.2:  # a frame around the canvas
+            frame = 0.0 if dark else 1.0
+            image[0], image[-1], image[:, 0], image[:, -1] = frame, frame, frame, frame
+        return Image.fromarray((image * 255).astype(np.uint8)).convert("RGB")
+    paper = np.array([1.0, 0.97, 0.9]) * rng.uniform(0.6, 0.95)
+    ink_color = np.array(rng.choice([[0.05, 0.05, 0.08], [0.1, 0.15, 0.55]]))
+    page = np.ones((size[1], size[0], 3)) * paper
+    page = (page * (1 - ink[..., None]) + ink_color * ink[..., None]) * lighting(
+        size[1], size[0], rng, shadow=False)
+    image = Image.fromarray((np.clip(page, 0, 1) * 255).astype(np.uint8))
+    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 0.8)))
+    noisy = np.asarray(image, np.float32) + rng.normal(0, rng.uniform(2, 6), (size[1], size[0], 1))
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+
+
 def chalk_dust(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     """Low-frequency chalk dust: random blobs blown up from a tiny noise image."""
     small = Image.fromarray((rng.uniform(0.8, 1.4, (6, 8)) * 100).astype(np.uint8))
@@ -270,13 +304,15 @@ def make_image(digit: int, kind: str, rng: np.random.Generator) -> Image.Image:
         return canvas_scene(digit, kind, rng)
     if kind == "chalkboard":
         return chalk_scene(digit, rng)
+    if kind.startswith("small"):
+        return small_scene(digit, kind, rng)
     return paper_scene(digit, kind, rng)
 
 
 def encode(image: Image.Image, kind: str, rng: np.random.Generator) -> tuple[bytes, str]:
     """Encode as a photo would be (JPEG of varied quality) or a canvas/scan (PNG)."""
     buffer = io.BytesIO()
-    if kind.startswith("canvas") or kind == "scan_pen":
+    if kind.startswith("canvas") or kind in ("scan_pen", "small_paint"):
         image.save(buffer, "PNG")
         return buffer.getvalue(), ".png"
     image.save(buffer, "JPEG", quality=int(rng.integers(55, 92)))
