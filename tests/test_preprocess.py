@@ -6,7 +6,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
-from digitlab import images, synth
+from digitlab import config, images, synth
 from digitlab.errors import ImageError
 from digitlab.preprocess import FRAME_SIZE, prepare, scale_images
 
@@ -290,3 +290,87 @@ def test_only_a_mostly_see_through_image_counts_as_a_drawing():
     photo_gray, _, photo_is_drawing = images.load(photo)
     assert canvas_is_drawing and canvas_gray.shape == (200, 200)
     assert not photo_is_drawing and photo_gray.shape == (280, 280)
+
+
+# Real-world shapes: digit-sized images, bold and faint strokes, coloured ink, frames.
+
+COMMITTED_MODEL = config.PROJ_ROOT / "models" / "cnn.keras"
+
+
+def holes(model_input: np.ndarray) -> int:
+    """Background regions enclosed by the digit (an 8 has two, a 0 one, a 1 none)."""
+    labels, count = ndimage.label(np.pad(model_input < 0.3, 1, constant_values=True))
+    return count - 1  # all but the one around the digit
+
+
+@pytest.fixture(scope="module")
+def committed_predictor():
+    from digitlab.predict import Predictor
+
+    return Predictor(COMMITTED_MODEL)
+
+
+@pytest.mark.parametrize("size", [28, 48])
+@pytest.mark.parametrize("dark", [True, False], ids=["dark-on-light", "light-on-dark"])
+@pytest.mark.parametrize("pen", ["mouse", "brush"], ids=["thin", "bold"])
+def test_small_digits_are_recognised(committed_predictor, size, dark, pen):
+    rng = np.random.default_rng(size + 2 * dark)
+    digits = [synth.paint_digit(digit, rng, size, pen, dark, hard=digit % 2 == 0)
+              for digit in range(10) for _ in range(2)]
+    predictions = committed_predictor.predict_many(digits)
+    assert all(prediction.digit is not None for prediction in predictions)
+    right = sum(p.digit == digit // 2 for digit, p in enumerate(predictions))
+    assert right >= 19, f"{right} of 20 right"
+
+
+def test_a_frame_around_a_small_canvas_is_ignored():
+    for dark in (True, False):
+        plain = synth.paint_digit(4, np.random.default_rng(1), dark=dark)
+        framed = synth.paint_digit(4, np.random.default_rng(1), dark=dark, frame=True)
+        assert close(prepare(framed).model_input, prepare(plain).model_input) < 0.01
+
+
+def test_mnist_digits_pass_through_nearly_unchanged(mnist_dir, committed_predictor):
+    from digitlab import data
+
+    _, (x_test, _) = data.load_mnist(mnist_dir)
+    originals = x_test[:300].astype(np.float32) / 255
+    prepared = np.stack([prepare(image).model_input for image in x_test[:300]])
+    # Re-centring by mass may move a digit by a pixel; aligned, the pixels barely change.
+    aligned = np.min([np.abs(np.roll(prepared, (dy, dx), axis=(1, 2)) - originals).mean((1, 2))
+                      for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=0)
+    assert aligned.mean() < 0.03
+    assert 0.9 < prepared.sum() / originals.sum() < 1.1  # as much ink: strokes kept their width
+    same = (committed_predictor.probabilities(prepared).argmax(1)
+            == committed_predictor.probabilities(originals).argmax(1))
+    assert same.mean() >= 0.99
+
+
+@pytest.mark.parametrize("digit, expected_holes", [(8, 2), (0, 1), (6, 1), (9, 1)])
+def test_bold_digits_keep_their_holes(digit, expected_holes):
+    # A marker widened to about a fifth of the digit's height: its loops must stay open, where
+    # thinning to centre lines and redrawing closed or broke them.
+    bold = ndimage.grey_dilation(ink_mask(digit, "marker", 200, seed=digit), size=9)
+    assert holes(bold) == expected_holes  # the input itself still has its loops
+    assert holes(prepare(on_paper(bold)).model_input) == expected_holes
+
+
+def test_faint_blue_ballpoint_is_read_like_black_ink():
+    mask = ink_mask(digit=4, pen="pen", height=300, seed=2)[..., np.newaxis]
+    paper = np.array([0.98, 0.98, 0.96])
+    black = paper * (1 - mask) + np.array([0.1, 0.1, 0.1]) * mask
+    light_blue = paper * (1 - mask) + np.array([0.55, 0.65, 0.92]) * mask
+    as_image = [Image.fromarray((page * 255).astype(np.uint8)) for page in (black, light_blue)]
+    reference, blue = (prepare(image).model_input for image in as_image)
+    assert close(blue, reference) < 0.03
+
+
+def test_a_stroke_fading_out_stays_part_of_the_digit():
+    # The diagonal of a 4 written with a pen running dry: a third as dark as the rest.
+    mask = ink_mask(digit=4, pen="pen", height=300, seed=5)
+    rows, columns = np.nonzero(mask)
+    faded = mask.copy()
+    left = columns < np.percentile(columns, 35)  # the 4's diagonal lies to the left
+    faded[rows[left], columns[left]] *= 0.35
+    reference = prepare(on_paper(mask)).model_input
+    assert close(prepare(on_paper(faded)).model_input, reference) < 0.03

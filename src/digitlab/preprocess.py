@@ -71,14 +71,16 @@ def stroke_width(shape: np.ndarray) -> float:
     return 2.0 * float(np.median(depth[centre])) if centre.any() else 0.0
 
 
-def digit_shape(ink: np.ndarray, digit: np.ndarray) -> np.ndarray:
-    """The digit's ink alone, cropped and scaled to STROKE_SCALE pixels on its long side, as a
-    binary shape with a margin: other marks are dropped, faint anti-aliased edges kept."""
+def digit_ink(ink: np.ndarray, digit: np.ndarray) -> np.ndarray:
+    """The digit's ink alone, cropped and scaled to STROKE_SCALE pixels on its long side, with a
+    margin: (h, w) float32 in 0..1, 1 for the digit's darkest ink. Other marks are dropped; the
+    soft edges around the digit mask stay, and faint strokes inside it count at least half."""
     rows, columns = np.nonzero(digit)
     box = (slice(rows.min(), rows.max() + 1), slice(columns.min(), columns.max() + 1))
-    near = ndimage.binary_dilation(digit[box], iterations=1)
-    soft = np.where(near, ink[box], 0.0).astype(np.float32)
-    soft = np.clip(soft / max(float(np.percentile(soft[digit[box]], 90)), 1e-6), 0.0, 1.0)
+    inside = digit[box]
+    near = ndimage.binary_dilation(inside, iterations=1)
+    edges = np.clip(ink[box] / max(float(np.percentile(ink[box][inside], 90)), 1e-6), 0.0, 1.0)
+    soft = np.where(inside, np.maximum(edges, 0.5), np.where(near, edges, 0.0)).astype(np.float32)
     scale = STROKE_SCALE / max(soft.shape)
     size = (max(1, round(soft.shape[1] * scale)), max(1, round(soft.shape[0] * scale)))
     if scale < 1:
@@ -88,23 +90,26 @@ def digit_shape(ink: np.ndarray, digit: np.ndarray) -> np.ndarray:
     else:
         resized = np.asarray(Image.fromarray(soft).resize(size, Image.Resampling.BILINEAR))
     # A margin wide enough for the thickest growth `normalise_strokes` can apply.
-    shape = np.pad(resized > 0.4, round(MEDIAN_STROKE * STROKE_SCALE / 2) + 2)
-    # Close small gaps and holes (chalk grain, pen skips).
-    return ndimage.binary_closing(shape, iterations=1)
+    return np.pad(resized, round(MEDIAN_STROKE * STROKE_SCALE / 2) + 2)
 
 
-def normalise_strokes(shape: np.ndarray) -> np.ndarray:
+def normalise_strokes(soft: np.ndarray) -> np.ndarray:
     """Bring the stroke width into MNIST's range, keeping the digit's shape.
 
     Strokes thinner than MNIST's thin ones (a pen on a big photo) are thickened to MNIST's
     median width by growing the shape; strokes bolder than its bold ones (a marker, a paint
-    brush) are thinned to that bound by shrinking it; anything in between is left alone. Unlike
-    thinning every digit to its centre lines and redrawing them, a bold or filled digit cannot
-    collapse into a line.
+    brush) are thinned to that bound by shrinking it; anything in between is left as it is, grey
+    levels and all (a 28x28 MNIST-like drawing passes through). Unlike thinning every digit to
+    its centre lines and redrawing them, a bold or filled digit cannot collapse into a line.
+
+    Args:
+        soft: from `digit_ink`.
 
     Returns:
         (h, w) float32 in 0..1, anti-aliased, the digit at about STROKE_SCALE pixels.
     """
+    # Close small gaps and holes (chalk grain, pen skips) before measuring.
+    shape = ndimage.binary_closing(soft > 0.4, iterations=1)
     width = stroke_width(shape) / STROKE_SCALE
     if width < THIN_STROKE:
         grow = (MEDIAN_STROKE - width) * STROKE_SCALE / 2
@@ -115,7 +120,7 @@ def normalise_strokes(shape: np.ndarray) -> np.ndarray:
         thinned = np.clip(ndimage.distance_transform_edt(shape) - shrink, 0, 1)
         if thinned.max() > 0:
             return thinned.astype(np.float32)
-    return shape.astype(np.float32)
+    return soft
 
 
 def fit_and_centre(strokes: np.ndarray) -> np.ndarray:
@@ -179,7 +184,7 @@ def prepare(image: images.ImageSource, return_steps: bool = False) -> Prepared:
         steps["digit mask"] = shown / 2.0
     if digit is None:
         return Prepared(None, reason, steps)
-    strokes = normalise_strokes(digit_shape(ink, digit))
+    strokes = normalise_strokes(digit_ink(ink, digit))
     model_input = fit_and_centre(strokes)
     if return_steps:
         rows, columns = np.nonzero(digit)

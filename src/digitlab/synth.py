@@ -256,28 +256,42 @@ def chalk_scene(digit: int, rng: np.random.Generator) -> Image.Image:
     return photograph(page * lighting(height, width, rng, shadow=False), rng)
 
 
-def small_scene(digit: int, kind: str, rng: np.random.Generator) -> Image.Image:
-    """A digit-sized image: a 28x28 paint-program drawing (either polarity, thin to bold brush,
-    hard or soft edges, sometimes framed), or a 40-64 px crop of a photo of paper."""
-    paint = kind == "small_paint"
-    width = 28 if paint else int(rng.integers(40, 65))
-    size = (width, width if paint else int(width * rng.uniform(1.0, 1.25)))
-    pen = str(rng.choice(["mouse", "brush"] if paint else ["pen", "marker"]))
-    mask = draw_digit(digit, pen, 120, rng)  # drawn large, shrunk whole: strokes keep their share
+def shrunk_digit(digit: int, pen: str, size: tuple[int, int], rng: np.random.Generator
+                 ) -> np.ndarray:
+    """An ink mask (h, w) in 0..1 of `digit` filling 65-95% of a small (w, h) canvas, drawn
+    large and shrunk whole, so its strokes keep their share of its height."""
+    mask = draw_digit(digit, pen, 120, rng)
     mask = mask.crop(mask.getbbox())
     scale = min(size[1] * rng.uniform(0.65, 0.95) / mask.height, 0.95 * size[0] / mask.width)
     mask = mask.resize((max(1, round(mask.width * scale)), max(1, round(mask.height * scale))),
                        Image.Resampling.BOX)
-    ink = place(mask, size, rng, spread=0.03)
-    if paint:
-        if rng.random() < 0.5:  # a paint program's hard-edged brush
-            ink = (ink > 0.4).astype(np.float32)
-        dark = rng.random() < 0.6
-        image = 1.0 - ink if dark else ink
-        if rng.random() < 0.2:  # a frame around the canvas
-            frame = 0.0 if dark else 1.0
-            image[0], image[-1], image[:, 0], image[:, -1] = frame, frame, frame, frame
-        return Image.fromarray((image * 255).astype(np.uint8)).convert("RGB")
+    return place(mask, size, rng, spread=0.03)
+
+
+def paint_digit(digit: int, rng: np.random.Generator, size: int = 28, pen: str = "brush",
+                dark: bool = True, hard: bool = False, frame: bool = False) -> Image.Image:
+    """A digit drawn in a paint program on a `size` x `size` canvas: dark on white or light on
+    black, with soft (anti-aliased) or hard brush edges, optionally framed by a 1 px line."""
+    ink = shrunk_digit(digit, pen, (size, size), rng)
+    if hard:
+        ink = (ink > 0.4).astype(np.float32)
+    image = 1.0 - ink if dark else ink
+    if frame:
+        line = 0.0 if dark else 1.0
+        image[0], image[-1], image[:, 0], image[:, -1] = line, line, line, line
+    return Image.fromarray((image * 255).astype(np.uint8)).convert("RGB")
+
+
+def small_scene(digit: int, kind: str, rng: np.random.Generator) -> Image.Image:
+    """A digit-sized image: a 28x28 paint-program drawing (either polarity, thin to bold brush,
+    hard or soft edges, sometimes framed), or a 40-64 px crop of a photo of paper."""
+    if kind == "small_paint":
+        return paint_digit(digit, rng, pen=str(rng.choice(["mouse", "brush"])),
+                           hard=rng.random() < 0.5, dark=rng.random() < 0.6,
+                           frame=rng.random() < 0.2)
+    width = int(rng.integers(40, 65))
+    size = (width, int(width * rng.uniform(1.0, 1.25)))
+    ink = shrunk_digit(digit, str(rng.choice(["pen", "marker"])), size, rng)
     paper = np.array([1.0, 0.97, 0.9]) * rng.uniform(0.6, 0.95)
     ink_color = np.array(rng.choice([[0.05, 0.05, 0.08], [0.1, 0.15, 0.55]]))
     page = np.ones((size[1], size[0], 3)) * paper
