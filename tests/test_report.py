@@ -28,5 +28,5 @@ def test_training_table_is_read_from_the_metrics_files(tmp_path):
 
 def test_readme_markers_exist_for_every_generated_section():
     readme = (report.config.PROJ_ROOT / "README.md").read_text()
-    for name in ("training", "main-job", "results", "exports", "custom-images"):
+    for name in ("training", "main-job", "results", "exports", "custom-images", "real-images"):
         assert f"<!-- {name}:start -->" in readme and f"<!-- {name}:end -->" in readme

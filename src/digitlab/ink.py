@@ -7,15 +7,38 @@ digit's pieces and drops specks, ruled lines, page edges, strips of table and sh
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+from skimage.morphology import skeletonize
 
 MIN_CONTRAST = 0.12  # weaker ink than this (fraction of the paper brightness) is no digit
 FAINT = 0.5  # ink this fraction of the digit's threshold is kept where it joins the digit
 SMALL_IMAGE = 100  # long side, in pixels, up to which ink is not smoothed
 BACKGROUND_SIZE = 160  # long side at which the paper/board brightness is estimated
+# Below this |skew| a picture does not say whether its ink is dark or light (seen on bold digits
+# filling most of a photo; clear photos in the development and synthetic sets measured 0.003-0.5).
+UNSURE_SKEW = 0.015
 
 
-def ink_is_dark(small: np.ndarray) -> bool:
-    """Polarity: is the ink darker than its paper (True) or lighter, like chalk (False)?
+def ink_polarity(gray: np.ndarray) -> tuple[bool, bool]:
+    """Polarity: is the ink darker than its paper (True) or lighter, like chalk (False)? And is
+    the picture clear about it (False for a bold digit that fills most of it)?
+
+    Returns:
+        (dark_ink, sure)
+    """
+    skew = ink_skew(block_means(*padded_for_blocks(gray)))
+    return skew <= 0, abs(skew) >= UNSURE_SKEW
+
+
+def padded_for_blocks(image: np.ndarray) -> tuple[np.ndarray, int]:
+    """The image padded (edge values) to whole blocks of the size that brings its long side
+    to about BACKGROUND_SIZE, and that block size."""
+    height, width = image.shape
+    block = max(1, int(np.ceil(max(height, width) / BACKGROUND_SIZE)))
+    return np.pad(image, ((0, (-height) % block), (0, (-width) % block)), mode="edge"), block
+
+
+def ink_skew(small: np.ndarray) -> float:
+    """The skew of the deviations from the local mean: negative for dark ink, positive for light.
 
     Ink is the minority near it: a few pixels far from the local mean, against many close to
     it, so the deviations from the local mean are skewed towards the ink's side. Two
@@ -36,7 +59,7 @@ def ink_is_dark(small: np.ndarray) -> bool:
             np.float64).ravel()
         weighted_square = weight.ravel() * deviation * deviation
         skew += np.sum(weighted_square * deviation) / (weighted_square.sum() ** 1.5 + 1e-12)
-    return bool(skew <= 0)
+    return float(skew)
 
 
 def ink_image(gray: np.ndarray, color: np.ndarray | None = None, window: float = 0.2,
@@ -57,16 +80,14 @@ def ink_image(gray: np.ndarray, color: np.ndarray | None = None, window: float =
         background: (h, w) the estimated paper/board brightness; dark_ink: the polarity found.
     """
     height, width = gray.shape
-    # Work at ~160 px: an opening there removes every feature narrower than ~20% of the picture
-    # (strokes, even thick ones) and keeps wide ones (shadows, paper edges, the table) sharp.
-    block = max(1, int(np.ceil(max(height, width) / BACKGROUND_SIZE)))
-    pad = ((0, (-height) % block), (0, (-width) % block))
     if dark_ink is None:
-        dark_ink = ink_is_dark(block_means(np.pad(gray, pad, mode="edge"), block))
+        dark_ink = ink_polarity(gray)[0]
     if color is not None and color.ndim == 3 and color.shape[2] == 3:
         gray = color.min(axis=2) if dark_ink else color.max(axis=2)
-    value = 1.0 - gray if dark_ink else gray  # ink is bright in `value`
-    padded = np.pad(value, pad, mode="edge")
+    # Work at ~160 px: an opening there removes every feature narrower than `window` of the
+    # picture (strokes, even thick ones) and keeps wide ones (shadows, paper edges, the table).
+    padded, block = padded_for_blocks(1.0 - gray if dark_ink else gray)  # ink is bright
+    value = padded[:height, :width]
     small = block_means(padded, block)
     size = (max(3, round(window * max(small.shape))),) * 2
     small = ndimage.grey_opening(small, size=size, mode="nearest")
@@ -97,6 +118,14 @@ def border_colour(gray: np.ndarray) -> float:
     return float(np.median(np.concatenate([
         gray[:band_y].ravel(), gray[-band_y:].ravel(), gray[:, :band_x].ravel(),
         gray[:, -band_x:].ravel()])))
+
+
+def border_polarity(gray: np.ndarray) -> bool:
+    """Is the ink of a digit-sized image dark? The ink is the extreme farther from the border's
+    colour: the darkest pixels are ink on paper, the lightest a white brush on black."""
+    darkest, lightest = np.percentile(gray, [1, 99])
+    paper = border_colour(gray)
+    return bool(paper - darkest >= lightest - paper)
 
 
 def canvas_ink(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -202,20 +231,26 @@ def is_edge(component: np.ndarray, box: tuple[slice, slice], shape: tuple[int, i
     return bool(touches and extent > 0.1 * max(height, width) and is_straight(component))
 
 
+def mean_width(mask: np.ndarray) -> float:
+    """The mean stroke width of a binary mask, in pixels: its area over its centre lines."""
+    return float(mask.sum()) / max(1, int(skeletonize(mask).sum()))
+
+
 def grow_faint(digit: np.ndarray, faint: np.ndarray, drawing: bool) -> np.ndarray:
     """Add the fainter ink joined to the digit (a light ballpoint stroke, a pen lifting off);
     `faint` holds it, without lines or frames.
 
-    Only within the digit's box widened by a quarter; on paper, only when the fainter ink is
-    no more than the digit again: a shadow or a paper edge joined to it would be much more. A
-    canvas has neither.
+    Only within the digit's box widened by half (a 5 may be found without its bar); on paper,
+    only when what it adds is drawn with strokes no more than twice as wide as the digit's: a
+    shadow or a paper edge joined to it is a wide patch, not a stroke. A canvas has neither.
     """
     rows, columns = np.nonzero(digit)
-    margin = max(np.ptp(rows), np.ptp(columns)) // 4 + 1
+    margin = max(np.ptp(rows), np.ptp(columns)) // 2 + 1
     box = (slice(max(0, rows.min() - margin), rows.max() + 1 + margin),
            slice(max(0, columns.min() - margin), columns.max() + 1 + margin))
     grown = ndimage.binary_propagation(digit[box], mask=faint[box] | digit[box])
-    if not drawing and grown.sum() > 2 * digit[box].sum():
+    added = grown & ~digit[box]
+    if not added.any() or (not drawing and mean_width(added) > 2 * mean_width(digit[box])):
         return digit
     result = digit.copy()
     result[box] = grown

@@ -85,3 +85,25 @@ def plot_accuracy_by_kind(results: dict) -> plt.Figure:
     ax.legend(fontsize=8)
     ax.set_title(f"Synthetic real-world set ({results['images']} images): accuracy per kind")
     return fig
+
+
+def plot_cases(titles: list[str], originals: list[np.ndarray], predictions: list[Prediction],
+               labels: list[int]) -> plt.Figure:
+    """One column per image: the image, the 28x28 input the model saw, and its answer."""
+    fig, axes = plt.subplots(2, len(titles), figsize=(1.7 * len(titles), 3.8), squeeze=False)
+    for column, (title, original, prediction, label) in enumerate(
+            zip(titles, originals, predictions, labels, strict=True)):
+        top, bottom = axes[0][column], axes[1][column]
+        show_step(top, title, original)
+        top.title.set_fontsize(7)
+        bottom.axis("off")
+        if prediction.model_input is not None:
+            bottom.imshow(prediction.model_input, cmap="gray", vmin=0, vmax=1)
+        guess = "none" if prediction.digit is None else str(prediction.digit)
+        wrong = prediction.digit != label
+        bottom.set_title(f"→ {guess}" + (f" (is {label})" if wrong else "")
+                         + f"\n{prediction.confidence:.0%}", fontsize=8,
+                         color="tab:red" if wrong else "black")
+    fig.suptitle("Hard cases drawn by the project's generator: the image, what the model sees")
+    fig.tight_layout()
+    return fig

@@ -112,19 +112,24 @@ class Predictor:
         return self.predict_prepared([prepare(image) for image in images])
 
     def predict_prepared(self, prepared: list[Prepared]) -> list[Prediction]:
-        """Predict images already run through `prepare` (e.g. with their steps kept)."""
-        inputs = [item.model_input for item in prepared if item.model_input is not None]
+        """Predict images already run through `prepare` (e.g. with their steps kept). Where an
+        image has alternative readings, the one the model is most confident about wins."""
+        readings = [[item.model_input, *item.alternatives] if item.model_input is not None
+                    else [] for item in prepared]
+        inputs = [model_input for item in readings for model_input in item]
         probabilities = iter(self.probabilities(np.stack(inputs)) if inputs else [])
         results = []
-        for item in prepared:
-            if item.model_input is None:
+        for item, choices in zip(prepared, readings, strict=True):
+            if not choices:
                 results.append(Prediction(None, reason=item.reason))
                 continue
-            row = next(probabilities)
+            rows = [next(probabilities) for _ in choices]
+            best = int(np.argmax([row.max() for row in rows]))
+            row = rows[best]
             digit = int(np.argmax(row))
             confidence = float(row[digit])
             results.append(Prediction(digit, confidence, [float(p) for p in row],
-                                      confidence < LOW_CONFIDENCE, None, item.model_input))
+                                      confidence < LOW_CONFIDENCE, None, choices[best]))
         return results
 
     def probabilities(self, model_inputs: np.ndarray) -> np.ndarray:

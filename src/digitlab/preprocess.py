@@ -16,7 +16,7 @@ from scipy import ndimage
 from skimage.morphology import skeletonize
 
 from digitlab import images
-from digitlab.ink import border_colour, canvas_ink, find_digit, ink_image
+from digitlab.ink import border_polarity, canvas_ink, find_digit, ink_image, ink_polarity
 
 BOX_SIZE = 20  # MNIST fitted every digit into 20x20 ...
 FRAME_SIZE = 28  # ... and centred it by centre of mass in 28x28
@@ -61,6 +61,8 @@ class Prepared:
     model_input: np.ndarray | None  # (28, 28) float32 in 0..1, white on black
     reason: str | None = None  # why there is no model input, e.g. "no digit found: ..."
     steps: "OrderedDict[str, np.ndarray]" = field(default_factory=OrderedDict)
+    # Other readings of an ambiguous image (the ink's polarity), for the model to weigh.
+    alternatives: list[np.ndarray] = field(default_factory=list)
 
 
 def stroke_width(shape: np.ndarray) -> float:
@@ -116,10 +118,13 @@ def normalise_strokes(soft: np.ndarray) -> np.ndarray:
         return np.clip(grow + 0.5 - ndimage.distance_transform_edt(~shape), 0, 1).astype(
             np.float32)
     if width > BOLD_STROKE:
+        # Shrink the outline; the centre lines, drawn at MNIST's thinnest width, keep every
+        # part that shrinking would erase (where strokes narrow or meet).
         shrink = (width - BOLD_STROKE) * STROKE_SCALE / 2
-        thinned = np.clip(ndimage.distance_transform_edt(shape) - shrink, 0, 1)
-        if thinned.max() > 0:
-            return thinned.astype(np.float32)
+        body = np.clip(ndimage.distance_transform_edt(shape) - shrink, 0, 1)
+        radius = THIN_STROKE * STROKE_SCALE / 2
+        lines = np.clip(radius + 0.5 - ndimage.distance_transform_edt(~skeletonize(shape)), 0, 1)
+        return np.maximum(body, lines).astype(np.float32)
     return soft
 
 
@@ -149,7 +154,8 @@ def prepare(image: images.ImageSource, return_steps: bool = False) -> Prepared:
 
     Returns:
         Prepared: `model_input` (28, 28) float32 in 0..1 white on black, or None with a
-        `reason` when no digit is found; `steps` when asked for.
+        `reason` when no digit is found; `alternatives` when the image can be read two ways;
+        `steps` (of the first reading) when asked for.
 
     Raises:
         ImageError: the image cannot be read, or is empty or too large.
@@ -165,30 +171,35 @@ def prepare(image: images.ImageSource, return_steps: bool = False) -> Prepared:
     # A digit-sized image (a 28x28 paint canvas, a photo already cut down to the digit) holds
     # the digit alone, often touching its edges: like a drawing, it has no page edges or lines
     # to clean up, but it may have uneven light; its border tells the polarity.
-    digit_sized = not drawing and max(gray.shape) <= DIGIT_SIZED
+    canvas = drawing or max(gray.shape) <= DIGIT_SIZED
     if drawing:
-        ink, background = canvas_ink(gray)
-    elif digit_sized:
-        # The ink is the extreme farther from the border's colour: the darkest pixels are ink on
-        # paper, the lightest are chalk or a white brush on black.
-        darkest, lightest = np.percentile(gray, [1, 99])
-        paper = border_colour(gray)
-        dark_ink = bool(paper - darkest >= lightest - paper)
-        ink, background, _ = ink_image(gray, color, DIGIT_SIZED_WINDOW, dark_ink)
+        hypotheses = [canvas_ink(gray)]
+    elif canvas:
+        hypotheses = [ink_image(gray, color, DIGIT_SIZED_WINDOW, border_polarity(gray))[:2]]
     else:
-        ink, background, _ = ink_image(gray, color)
-    digit, reason, shown = find_digit(ink, drawing or digit_sized)
-    if return_steps:
-        steps["background"] = background
-        steps["ink"] = ink
-        steps["digit mask"] = shown / 2.0
-    if digit is None:
+        # When the picture cannot tell dark ink from light (a bold digit filling it), both are
+        # tried and the model's answers decide (`Predictor` keeps the more confident).
+        dark_ink, sure = ink_polarity(gray)
+        hypotheses = [ink_image(gray, color, dark_ink=polarity)[:2]
+                      for polarity in ([dark_ink] if sure else [dark_ink, not dark_ink])]
+    model_inputs, reason = [], None
+    for ink, background in hypotheses:
+        digit, why, shown = find_digit(ink, canvas)
+        first = not steps.keys() - {"input", "grayscale"}
+        if return_steps and first:
+            steps["background"] = background
+            steps["ink"] = ink
+            steps["digit mask"] = shown / 2.0
+        if digit is None:
+            reason = reason or why
+            continue
+        strokes = normalise_strokes(digit_ink(ink, digit))
+        model_inputs.append(fit_and_centre(strokes))
+        if return_steps and "model input" not in steps:
+            rows, columns = np.nonzero(digit)
+            steps["cropped ink"] = ink[rows.min(): rows.max() + 1, columns.min(): columns.max() + 1]
+            steps["strokes normalised"] = strokes
+            steps["model input"] = model_inputs[0]
+    if not model_inputs:
         return Prepared(None, reason, steps)
-    strokes = normalise_strokes(digit_ink(ink, digit))
-    model_input = fit_and_centre(strokes)
-    if return_steps:
-        rows, columns = np.nonzero(digit)
-        steps["cropped ink"] = ink[rows.min(): rows.max() + 1, columns.min(): columns.max() + 1]
-        steps["strokes normalised"] = strokes
-        steps["model input"] = model_input
-    return Prepared(model_input, None, steps)
+    return Prepared(model_inputs[0], None, steps, model_inputs[1:])

@@ -79,13 +79,15 @@ def update_all(readme: Path | None = None) -> list[str]:
     """Regenerate every README section whose source files exist; return the sections written."""
     from digitlab import evaluate, export
 
-    custom_images = config.PROJ_ROOT / "benchmarks" / "results" / "custom_images.md"
+    results = config.PROJ_ROOT / "benchmarks" / "results"
+    custom_images, real_images = results / "custom_images.md", results / "real_images.md"
     sections = {
         "training": (config.MODELS_DIR / "mlp.metrics.json", training_table),
         "main-job": (config.MODELS_DIR / "main_job_times.json", main_job_table),
         "results": (config.MODELS_DIR / "comparison.csv", evaluate.results_markdown),
         "exports": (config.MODELS_DIR / export.TABLE_NAME, export.exports_markdown),
         "custom-images": (custom_images, custom_images.read_text),
+        "real-images": (real_images, real_images.read_text),
     }
     written = []
     for name, (source, render) in sections.items():

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage
 
 from digitlab import config
 
@@ -72,9 +73,11 @@ def smooth_curve(points: np.ndarray, samples: int = 12) -> np.ndarray:
     return np.vstack(curve)
 
 
-def digit_strokes(digit: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """One handwritten-looking instance of `digit`: jittered, slanted, rotated, in a unit box."""
-    variants = TEMPLATES[digit]
+def digit_strokes(digit: int, rng: np.random.Generator, variants: list | None = None
+                  ) -> list[np.ndarray]:
+    """One handwritten-looking instance of `digit` (from `variants`, default its TEMPLATES):
+    jittered, slanted, rotated, in a unit box."""
+    variants = variants or TEMPLATES[digit]
     strokes = variants[rng.integers(len(variants))]
     jitter = {}  # shared end points (corners) move together
     curves = []
@@ -96,9 +99,10 @@ def digit_strokes(digit: int, rng: np.random.Generator) -> list[np.ndarray]:
     return [(curve - low) / size for curve in curves]
 
 
-def draw_digit(digit: int, pen: str, height: int, rng: np.random.Generator) -> Image.Image:
+def draw_digit(digit: int, pen: str, height: int, rng: np.random.Generator,
+               variants: list | None = None) -> Image.Image:
     """Render `digit` as an "L" ink mask (255 = ink) about `height` pixels tall, 3x supersampled."""
-    strokes = digit_strokes(digit, rng)
+    strokes = digit_strokes(digit, rng, variants)
     low, high = PENS[pen]
     width = rng.uniform(low, high) * height
     supersample = 3
@@ -301,6 +305,47 @@ def small_scene(digit: int, kind: str, rng: np.random.Generator) -> Image.Image:
     image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 0.8)))
     noisy = np.asarray(image, np.float32) + rng.normal(0, rng.uniform(2, 6), (size[1], size[0], 1))
     return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+
+
+# Styles common outside North America that MNIST has few of: a 1 with a long flag, a 7 with a bar.
+CONTINENTAL = {
+    1: [[[(0.1, 0.4), (0.62, 0.0)], [(0.62, 0.0), (0.58, 0.5), (0.55, 1.0)]]],
+    7: [[[(0.1, 0.04), (0.9, 0.0)], [(0.9, 0.0), (0.62, 0.5), (0.42, 1.0)],
+         [(0.38, 0.52), (0.88, 0.5)]]],
+}
+
+
+def on_paper(ink: np.ndarray, ink_color: tuple[float, float, float] = (0.1, 0.1, 0.12),
+             margin: int = 40) -> Image.Image:
+    """An ink mask (h, w) in 0..1 written in `ink_color` on white paper, as an RGB image."""
+    ink = np.pad(ink, margin)[..., np.newaxis]
+    page = np.array([0.98, 0.97, 0.95]) * (1 - ink) + np.array(ink_color) * ink
+    return Image.fromarray((np.clip(page, 0, 1) * 255).astype(np.uint8))
+
+
+def hard_cases(seed: int = 0) -> list[tuple[str, int, Image.Image]]:
+    """One image for each family of real images that defeats a naive MNIST pipeline, drawn by
+    this generator: (what it shows, digit, image)."""
+    rng = np.random.default_rng(seed)
+
+    def mask(digit: int, pen: str, variants: list | None = None) -> np.ndarray:
+        return np.asarray(draw_digit(digit, pen, 200, rng, variants), np.float32) / 255
+
+    bold_nine = ndimage.grey_dilation(mask(9, "marker"), size=11)
+    bold_eight = ndimage.grey_dilation(mask(8, "marker"), size=11)
+    fading = mask(5, "pen")
+    fading[:, : fading.shape[1] // 2] *= 0.4  # the pen runs dry on the left half
+    return [
+        ("28x28 paint canvas, framed", 7, paint_digit(7, rng, hard=True, frame=True)),
+        ("28x28, thin, light on dark", 4, paint_digit(4, rng, pen="mouse", dark=False)),
+        ("48x48, bold brush", 2, paint_digit(2, rng, size=48)),
+        ("bold marker", 9, on_paper(bold_nine)),
+        ("bold marker", 8, on_paper(bold_eight)),
+        ("light blue ballpoint", 4, on_paper(mask(4, "pen"), (0.55, 0.65, 0.92))),
+        ("pen running dry", 5, on_paper(fading)),
+        ("continental 1", 1, on_paper(mask(1, "pen", CONTINENTAL[1]))),
+        ("7 with a bar", 7, on_paper(mask(7, "pen", CONTINENTAL[7]))),
+    ]
 
 
 def chalk_dust(height: int, width: int, rng: np.random.Generator) -> np.ndarray:

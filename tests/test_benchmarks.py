@@ -1,0 +1,67 @@
+"""The real-image benchmark runs end to end on a labelled folder (built here from synthetic
+digits: the real development set is never copied into the repository)."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from digitlab import config, synth
+from digitlab.provenance import file_sha256
+
+SCRIPT = config.PROJ_ROOT / "benchmarks" / "real_images.py"
+MODEL = config.PROJ_ROOT / "models" / "cnn.keras"
+
+
+def labelled_folder(folder):
+    """Ten 28x28 drawings and two 300-px canvases, with a manifest like the dev set's."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for digit in range(10):
+        name = f"{digit}_paint_{digit}.png"
+        synth.paint_digit(digit, rng, dark=digit % 2 == 0).save(folder / name)
+        rows.append({"file": name, "label": digit, "source_repo": "someone/paint",
+                     "kind": "drawn", "polarity": "dark_on_light" if digit % 2 == 0
+                     else "light_on_dark"})
+    for digit in (3, 7):
+        name = f"{digit}_canvas.png"
+        synth.make_image(digit, "canvas_black", rng).save(folder / name)
+        rows.append({"file": name, "label": digit, "source_repo": "other/canvas",
+                     "kind": "drawn", "polarity": "transparent"})
+    with (folder / "manifest.csv").open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_real_image_benchmark_reports_groups_and_the_model_hash(tmp_path):
+    data, results = tmp_path / "data", tmp_path / "results"
+    data.mkdir()
+    labelled_folder(data)
+    done = subprocess.run([sys.executable, str(SCRIPT), "--data", str(data), "--model", str(MODEL),
+                           "--results", str(results), "--no-sheet"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    saved = json.loads((results / "real_images.json").read_text())
+    assert saved["model_sha256"] == file_sha256(MODEL)
+    summary = saved["summary"]
+    assert summary["all"]["images"] == 12
+    assert summary["size"]["<= 64 px"]["images"] == 10
+    assert summary["size"]["65-512 px"]["images"] == 2
+    assert set(summary["family"]) == {"paint", "canvas"}
+    assert summary["all"]["digitlab"] >= 11 / 12
+    right = sum(image["digit"] == image["label"] for image in saved["images"])
+    assert summary["all"]["digitlab"] == right / 12
+    assert summary["wrong"] == 12 - right
+    assert "| **all** |  | 12 |" in (results / "real_images.md").read_text()
+
+
+def test_real_image_benchmark_says_when_the_folder_is_missing(tmp_path):
+    done = subprocess.run([sys.executable, str(SCRIPT), "--data", str(tmp_path / "nowhere"),
+                           "--results", str(tmp_path)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1
+    assert "No real-image set at" in done.stderr and "--data" in done.stderr
+    assert not (tmp_path / "real_images.json").exists()
