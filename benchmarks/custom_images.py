@@ -21,6 +21,7 @@ import numpy as np
 from digitlab import config, synth
 from digitlab.predict import Predictor
 from digitlab.preprocess import naive_input, prepare
+from digitlab.provenance import file_sha256
 from digitlab.report import markdown_table
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default=str(config.MODELS_DIR / "cnn.keras"))
     parser.add_argument("--data", default=str(config.DATA_DIR / "synthetic"))
     parser.add_argument("--per-kind", type=int, default=200)
+    parser.add_argument("--results", default=str(RESULTS_DIR), help="where to write results")
     args = parser.parse_args(argv)
     data_dir = Path(args.data)
     labels_path = data_dir / "labels.csv"
@@ -60,7 +62,8 @@ def main(argv: list[str] | None = None) -> None:
         if name == "digitlab":
             hit &= np.array(found)  # "no digit found" is wrong
         correct[name] = hit
-    table, results = [], {"model": args.model, "images": len(rows),
+    table, results = [], {"model": Path(args.model).name,
+                          "model_sha256": file_sha256(args.model), "images": len(rows),
                           "preprocess_seconds_all_pipelines": round(seconds, 1), "kinds": {}}
     for kind in [*synth.KINDS, "all"]:
         chosen = kinds == kind if kind != "all" else np.ones(len(rows), bool)
@@ -73,9 +76,10 @@ def main(argv: list[str] | None = None) -> None:
                       **{name: f"{accuracy[name]:.1%}" for name in pipelines}})
     text = markdown_table(table)
     print(text)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / "custom_images.json").write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS_DIR / "custom_images.md").write_text(
+    results_dir = Path(args.results)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "custom_images.json").write_text(json.dumps(results, indent=2) + "\n")
+    (results_dir / "custom_images.md").write_text(
         f"Accuracy on the synthetic real-world set ({len(rows)} images), model "
         f"`{Path(args.model).name}`:\n\n{text}\n")
 

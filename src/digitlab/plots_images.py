@@ -2,6 +2,7 @@
 
 import matplotlib.pyplot as plt
 import numpy as np
+from PIL import Image
 
 from digitlab.predict import Prediction
 from digitlab.preprocess import Prepared
@@ -87,14 +88,14 @@ def plot_accuracy_by_kind(results: dict) -> plt.Figure:
     return fig
 
 
-def plot_cases(titles: list[str], originals: list[np.ndarray], predictions: list[Prediction],
+def plot_cases(titles: list[str], originals: list[Image.Image], predictions: list[Prediction],
                labels: list[int]) -> plt.Figure:
     """One column per image: the image, the 28x28 input the model saw, and its answer."""
     fig, axes = plt.subplots(2, len(titles), figsize=(1.7 * len(titles), 3.8), squeeze=False)
     for column, (title, original, prediction, label) in enumerate(
             zip(titles, originals, predictions, labels, strict=True)):
         top, bottom = axes[0][column], axes[1][column]
-        show_step(top, title, original)
+        show_step(top, title, np.asarray(original.convert("RGB"), np.float32) / 255)
         top.title.set_fontsize(7)
         bottom.axis("off")
         if prediction.model_input is not None:
@@ -106,4 +107,26 @@ def plot_cases(titles: list[str], originals: list[np.ndarray], predictions: list
                          color="tab:red" if wrong else "black")
     fig.suptitle("Hard cases drawn by the project's generator: the image, what the model sees")
     fig.tight_layout()
+    return fig
+
+
+def plot_real_accuracy(summary: dict) -> plt.Figure:
+    """Bars per kind and size band, naive against digitlab, from benchmarks/real_images.py's
+    saved summary (no image of the set is shown)."""
+    groups = [("all", "all", summary["all"])]
+    for group in ("kind", "size"):
+        groups += [(group, name, values) for name, values in summary[group].items()]
+    names = [name if group == "all" else f"{group}: {name}\n({values['images']})"
+             for group, name, values in groups]
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    positions = np.arange(len(groups))
+    for offset, pipeline in ((-0.2, "naive"), (0.2, "digitlab")):
+        ax.bar(positions + offset, [values[pipeline] for *_, values in groups], 0.4,
+               label=pipeline)
+    ax.set_xticks(positions, names, fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("accuracy")
+    ax.axhline(0.1, color="gray", lw=0.8, ls=":")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(f"Real handwritten digits ({summary['all']['images']}): accuracy")
     return fig
