@@ -118,7 +118,7 @@ def summarise(records: list[dict]) -> dict:
 def markdown(summary: dict, model_name: str) -> str:
     """The README's real-image section: per group, then the flagged misses."""
     def line(group: str, name: str, values: dict) -> dict:
-        return {"group": group, "": name, "images": values["images"],
+        return {"group": group, "subset": name, "images": values["images"],
                 "naive": f"{values['naive']:.1%}", "digitlab": f"{values['digitlab']:.1%}"}
 
     rows = [line("**all**", "", summary["all"])]

@@ -78,3 +78,40 @@ def test_model_of_another_shape_is_not_a_digitlab_model(tmp_path):
     keras.Model(inputs, keras.layers.Dense(3)(inputs)).save(path)
     with pytest.raises(ModelError, match="a digitlab model takes"):
         models.load_model(path)
+
+
+def digit_batch() -> np.ndarray:
+    """Eight different 28x28 'digits': vertical bars at different places and widths."""
+    batch = np.zeros((8, 28, 28, 1), np.float32)
+    for index in range(8):
+        left = 4 + 2 * index
+        batch[index, 4:24, left: left + 1 + index % 3] = 1.0
+    return batch
+
+
+def test_stroke_width_change_stays_between_erosion_and_dilation():
+    from scipy import ndimage
+
+    images = digit_batch()
+    changed = np.asarray(models.RandomStrokeWidth(0.8, seed=0)(images, training=True))
+    eroded = ndimage.grey_erosion(images, size=(1, 3, 3, 1), mode="constant", cval=0)
+    dilated = ndimage.grey_dilation(images, size=(1, 3, 3, 1), mode="constant", cval=0)
+    assert np.all(changed >= eroded - 1e-6) and np.all(changed <= dilated + 1e-6)
+    ink = changed.sum(axis=(1, 2, 3)) / images.sum(axis=(1, 2, 3))
+    assert (ink > 1.05).any() and (ink < 0.95).any()  # some bolder, some thinner
+    assert np.array_equal(models.RandomStrokeWidth(0.8)(images, training=False), images)
+
+
+def test_slant_leans_each_image_and_keeps_it_its_own():
+    images = digit_batch()
+    slanted = np.asarray(models.RandomSlant(0.3, seed=1)(images, training=True))
+    for index, (before, after) in enumerate(zip(images[..., 0], slanted[..., 0], strict=True)):
+        # The bar's top and bottom rows move in opposite directions, by the same amount.
+        top = np.average(np.arange(28), weights=after[5] + 1e-9)
+        bottom = np.average(np.arange(28), weights=after[22] + 1e-9)
+        middle = np.average(np.arange(28), weights=before[13])
+        assert abs((top - middle) + (bottom - middle)) < 0.6
+        # Nearer its own input than any other image of the batch (Keras' RandomShear was not).
+        distances = np.abs(images[..., 0] - after).sum(axis=(1, 2))
+        assert np.argmin(distances) == index
+    assert not np.allclose(slanted, images)

@@ -374,3 +374,22 @@ def test_a_stroke_fading_out_stays_part_of_the_digit():
     faded[rows[left], columns[left]] *= 0.35
     reference = prepare(on_paper(mask)).model_input
     assert close(prepare(on_paper(faded)).model_input, reference) < 0.03
+
+
+def test_every_hard_case_of_the_generator_is_read(committed_predictor):
+    # One image per family that defeated the first pipeline on real images (notebook 06).
+    cases = synth.hard_cases()
+    predictions = committed_predictor.predict_many([image for _, _, image in cases])
+    read = [(name, digit, p.digit) for (name, digit, _), p in zip(cases, predictions, strict=True)]
+    assert [case for case in read if case[1] != case[2]] == []
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_four_with_its_upright_written_apart_keeps_the_upright(seed):
+    # The upright is longer than the rest, like a ruled line; but it ends near the digit.
+    rng = np.random.default_rng(seed)
+    mask = np.asarray(synth.draw_digit(4, "pen", 240, rng, synth.STYLES[4]), np.float32) / 255
+    model_input = prepare(on_paper(np.pad(mask, 60))).model_input
+    rows, columns = np.nonzero(model_input > 0.3)
+    right_part = model_input[:, columns.max() - 3:] > 0.3
+    assert np.ptp(np.nonzero(right_part)[0]) >= 17  # the upright spans nearly the 20 px box

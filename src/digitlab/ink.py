@@ -341,10 +341,15 @@ def find_digit(ink: np.ndarray, drawing: bool = False
         size = max(bottom - top, right - left)
         for score, index, box, straight in candidates[1:]:
             extent = max(box[0].stop - box[0].start, box[1].stop - box[1].start)
-            # Straight pieces longer than the digit, or much thinner than its strokes, are
-            # ruled lines, margins and edges, not a detached bar.
+            # Straight pieces much thinner than the digit's strokes, or longer than the digit
+            # and running past it at both ends, are ruled lines, margins and edges; a 4's
+            # upright written apart may be longer than the rest, but ends near it.
             thin = straight and area[index - 1] / extent < 0.4 * stroke
-            if index in chosen or score < 0.03 * main_score or (straight and extent > size) or thin:
+            axis = 0 if box[0].stop - box[0].start >= box[1].stop - box[1].start else 1
+            start, stop = (top, bottom) if axis == 0 else (left, right)
+            past = min(start - box[axis].start, box[axis].stop - stop)
+            line = straight and extent > size and past > 0.5 * size
+            if index in chosen or score < 0.03 * main_score or line or thin:
                 continue
             gap_y = max(box[0].start - bottom, top - box[0].stop, 0)
             gap_x = max(box[1].start - right, left - box[1].stop, 0)

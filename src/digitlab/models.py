@@ -118,9 +118,8 @@ def build_model(kind: str, config=None, name: str | None = None) -> keras.Model:
     return builder(*args, name=name or kind)
 
 
-class RandomStrokeWidth(layers.Layer):
-    """Make each image's strokes bolder or thinner by a random share of a 3x3 grey dilation or
-    erosion: MNIST's strokes are all about 3 pixels wide, people's pens are not.
+class RandomPerImage(layers.Layer):
+    """A random change of strength up to `factor` (0 = none), drawn for each image of a batch.
 
     Used in the training pipeline only, never saved in a model.
     """
@@ -133,15 +132,28 @@ class RandomStrokeWidth(layers.Layer):
     def call(self, images, training: bool = True):
         if not training or self.factor <= 0:
             return images
-        share = keras.random.uniform((keras.ops.shape(images)[0], 1, 1, 1), -self.factor,
-                                     self.factor, seed=self.seed_generator)
+        amount = keras.random.uniform((keras.ops.shape(images)[0], 1), -self.factor,
+                                      self.factor, seed=self.seed_generator)
+        return self.change(images, amount)
+
+    def change(self, images, amount):
+        """Apply the change: `amount` is (batch, 1), uniform in [-factor, factor]."""
+        raise NotImplementedError
+
+
+class RandomStrokeWidth(RandomPerImage):
+    """Make each image's strokes bolder or thinner by a random share of a 3x3 grey dilation or
+    erosion: MNIST's strokes are all about 3 pixels wide, people's pens are not."""
+
+    def change(self, images, amount):
+        share = keras.ops.reshape(amount, (-1, 1, 1, 1))
         bolder = keras.ops.max_pool(images, 3, strides=1, padding="same")
         thinner = -keras.ops.max_pool(-images, 3, strides=1, padding="same")
         target = keras.ops.where(share > 0, bolder, thinner)
         return images + keras.ops.abs(share) * (target - images)
 
 
-class RandomSlant(layers.Layer):
+class RandomSlant(RandomPerImage):
     """Slant each image by a random horizontal shear about its centre, up to `factor` (0.2 moves
     the top and bottom rows 2.8 pixels each way): handwriting leans, MNIST's less than people's.
 
@@ -149,22 +161,12 @@ class RandomSlant(layers.Layer):
     when run inside tf.data (Keras 3.15), so this one builds the affine transform itself.
     """
 
-    def __init__(self, factor: float, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = factor
-        self.seed_generator = keras.random.SeedGenerator(seed)
-
-    def call(self, images, training: bool = True):
-        if not training or self.factor <= 0:
-            return images
-        batch = keras.ops.shape(images)[0]
-        shear = keras.random.uniform((batch, 1), -self.factor, self.factor,
-                                     seed=self.seed_generator)
+    def change(self, images, amount):
         centre = (keras.ops.cast(keras.ops.shape(images)[1], "float32") - 1) / 2
-        ones, zeros = keras.ops.ones_like(shear), keras.ops.zeros_like(shear)
-        # Output pixel (x, y) samples the input at (x + shear * (y - centre), y).
+        ones, zeros = keras.ops.ones_like(amount), keras.ops.zeros_like(amount)
+        # Output pixel (x, y) samples the input at (x + amount * (y - centre), y).
         transform = keras.ops.concatenate(
-            [ones, shear, -shear * centre, zeros, ones, zeros, zeros, zeros], axis=1)
+            [ones, amount, -amount * centre, zeros, ones, zeros, zeros, zeros], axis=1)
         return keras.ops.image.affine_transform(images, transform, fill_mode="constant")
 
 

@@ -307,11 +307,13 @@ def small_scene(digit: int, kind: str, rng: np.random.Generator) -> Image.Image:
     return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
 
 
-# Styles common outside North America that MNIST has few of: a 1 with a long flag, a 7 with a bar.
-CONTINENTAL = {
+# Styles MNIST has few of: a 1 with a long flag and a 7 with a bar (common outside North
+# America), a 4 whose long upright is written apart from the rest.
+STYLES = {
     1: [[[(0.1, 0.4), (0.62, 0.0)], [(0.62, 0.0), (0.58, 0.5), (0.55, 1.0)]]],
     7: [[[(0.1, 0.04), (0.9, 0.0)], [(0.9, 0.0), (0.62, 0.5), (0.42, 1.0)],
          [(0.38, 0.52), (0.88, 0.5)]]],
+    4: [[[(0.12, 0.08), (0.1, 0.45), (0.6, 0.47)], [(0.78, 0.0), (0.74, 1.0)]]],
 }
 
 
@@ -343,8 +345,9 @@ def hard_cases(seed: int = 0) -> list[tuple[str, int, Image.Image]]:
         ("bold marker", 8, on_paper(bold_eight)),
         ("light blue ballpoint", 4, on_paper(mask(4, "pen"), (0.55, 0.65, 0.92))),
         ("pen running dry", 5, on_paper(fading)),
-        ("continental 1", 1, on_paper(mask(1, "pen", CONTINENTAL[1]))),
-        ("7 with a bar", 7, on_paper(mask(7, "pen", CONTINENTAL[7]))),
+        ("continental 1", 1, on_paper(mask(1, "pen", STYLES[1]))),
+        ("7 with a bar", 7, on_paper(mask(7, "pen", STYLES[7]))),
+        ("4, upright apart", 4, on_paper(mask(4, "pen", STYLES[4]))),
     ]
 
 
