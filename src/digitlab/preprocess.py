@@ -2,8 +2,9 @@
 
 `scale_images` scales MNIST arrays. `prepare` turns a photo, scan or drawing of one digit into
 the same thing, step by step as MNIST itself was made: find the ink whatever its polarity and
-the lighting, keep the digit and drop the rest, draw its strokes at MNIST's width, fit it into
-20x20 keeping the aspect ratio, and centre it by centre of mass in 28x28.
+the lighting, keep the digit and drop the rest, bring its strokes into MNIST's range of widths
+without changing its shape, fit it into 20x20 keeping the aspect ratio, and centre it by centre
+of mass in 28x28.
 """
 
 from collections import OrderedDict
@@ -183,10 +184,9 @@ def prepare(image: images.ImageSource, return_steps: bool = False) -> Prepared:
         hypotheses = [ink_image(gray, color, dark_ink=polarity)[:2]
                       for polarity in ([dark_ink] if sure else [dark_ink, not dark_ink])]
     model_inputs, reason = [], None
-    for ink, background in hypotheses:
+    for number, (ink, background) in enumerate(hypotheses):
         digit, why, shown = find_digit(ink, canvas)
-        first = not steps.keys() - {"input", "grayscale"}
-        if return_steps and first:
+        if return_steps and number == 0:
             steps["background"] = background
             steps["ink"] = ink
             steps["digit mask"] = shown / 2.0
