@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from digitlab import config, synth
+from digitlab import config, handwriting, synth
 from digitlab.provenance import file_sha256
 
 SCRIPT = config.PROJ_ROOT / "benchmarks" / "real_images.py"
@@ -21,7 +21,7 @@ def labelled_folder(folder):
     rows = []
     for digit in range(10):
         name = f"{digit}_paint_{digit}.png"
-        synth.paint_digit(digit, rng, dark=digit % 2 == 0).save(folder / name)
+        handwriting.paint_digit(digit, rng, dark=digit % 2 == 0).save(folder / name)
         rows.append({"file": name, "label": digit, "source_repo": "someone/paint",
                      "kind": "drawn", "polarity": "dark_on_light" if digit % 2 == 0
                      else "light_on_dark"})

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as npst
 from PIL import Image
 
-from digitlab import synth
+from digitlab import handwriting
 from digitlab.errors import ImageError
 from digitlab.preprocess import Prepared, prepare
 
@@ -28,7 +28,7 @@ HANG_SECONDS = 10  # a case taking this long is a hang, not slowness
 
 def sample_files() -> list[bytes]:
     """One small digit image in each format and mode the reader meets in practice."""
-    mask = synth.draw_digit(4, "pen", 40, np.random.default_rng(0))
+    mask = handwriting.draw_digit(4, "pen", 40, np.random.default_rng(0))
     gray = Image.fromarray(255 - np.asarray(mask))
     files = []
     for image, fmt, options in [

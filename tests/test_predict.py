@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digitlab import config, predict, synth
+from digitlab import config, handwriting, predict, synth
 from digitlab.errors import ModelError
 from digitlab.images import image_files
 from digitlab.predict import Prediction, Predictor
@@ -43,7 +43,7 @@ def predictor(tiny_model_path):
 @pytest.fixture
 def digit_files(tmp_path):
     """A drawn 3, a blank page and a file that is no image."""
-    mask = np.pad(np.asarray(synth.draw_digit(3, "pen", 120, np.random.default_rng(1))), 40)
+    mask = np.pad(np.asarray(handwriting.draw_digit(3, "pen", 120, np.random.default_rng(1))), 40)
     digit = tmp_path / "three.png"
     Image.fromarray(255 - mask).save(digit)
     blank = tmp_path / "blank.png"

@@ -6,14 +6,14 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
-from digitlab import config, images, synth
+from digitlab import config, handwriting, images, synth
 from digitlab.errors import ImageError
 from digitlab.preprocess import FRAME_SIZE, prepare, scale_images
 
 
 def ink_mask(digit: int = 7, pen: str = "pen", height: int = 160, seed: int = 0) -> np.ndarray:
     """A (h, w) float ink mask (1 = ink) of one synthetic digit with a margin around it."""
-    mask = synth.draw_digit(digit, pen, height, np.random.default_rng(seed))
+    mask = handwriting.draw_digit(digit, pen, height, np.random.default_rng(seed))
     return np.pad(np.asarray(mask, np.float32) / 255, 60)
 
 
@@ -315,7 +315,7 @@ def committed_predictor():
 @pytest.mark.parametrize("pen", ["mouse", "brush"], ids=["thin", "bold"])
 def test_small_digits_are_recognised(committed_predictor, size, dark, pen):
     rng = np.random.default_rng(size + 2 * dark)
-    digits = [synth.paint_digit(digit, rng, size, pen, dark, hard=digit % 2 == 0)
+    digits = [handwriting.paint_digit(digit, rng, size, pen, dark, hard=digit % 2 == 0)
               for digit in range(10) for _ in range(2)]
     predictions = committed_predictor.predict_many(digits)
     assert all(prediction.digit is not None for prediction in predictions)
@@ -325,8 +325,8 @@ def test_small_digits_are_recognised(committed_predictor, size, dark, pen):
 
 def test_a_frame_around_a_small_canvas_is_ignored():
     for dark in (True, False):
-        plain = synth.paint_digit(4, np.random.default_rng(1), dark=dark)
-        framed = synth.paint_digit(4, np.random.default_rng(1), dark=dark, frame=True)
+        plain = handwriting.paint_digit(4, np.random.default_rng(1), dark=dark)
+        framed = handwriting.paint_digit(4, np.random.default_rng(1), dark=dark, frame=True)
         assert close(prepare(framed).model_input, prepare(plain).model_input) < 0.01
 
 
@@ -378,7 +378,7 @@ def test_a_stroke_fading_out_stays_part_of_the_digit():
 
 def test_every_hard_case_of_the_generator_is_read(committed_predictor):
     # One image per family that defeated the first pipeline on real images (notebook 06).
-    cases = synth.hard_cases()
+    cases = handwriting.hard_cases()
     predictions = committed_predictor.predict_many([image for _, _, image in cases])
     read = [(name, digit, p.digit) for (name, digit, _), p in zip(cases, predictions, strict=True)]
     assert [case for case in read if case[1] != case[2]] == []
@@ -388,7 +388,8 @@ def test_every_hard_case_of_the_generator_is_read(committed_predictor):
 def test_a_four_with_its_upright_written_apart_keeps_the_upright(seed):
     # The upright is longer than the rest, like a ruled line; but it ends near the digit.
     rng = np.random.default_rng(seed)
-    mask = np.asarray(synth.draw_digit(4, "pen", 240, rng, synth.STYLES[4]), np.float32) / 255
+    four = handwriting.draw_digit(4, "pen", 240, rng, handwriting.STYLES[4])
+    mask = np.asarray(four, np.float32) / 255
     model_input = prepare(on_paper(np.pad(mask, 60))).model_input
     rows, columns = np.nonzero(model_input > 0.3)
     right_part = model_input[:, columns.max() - 3:] > 0.3

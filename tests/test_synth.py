@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digitlab import config, synth
+from digitlab import config, handwriting, synth
 
 CUSTOM_DIR = config.DATA_DIR / "custom"
 
@@ -19,17 +19,17 @@ def test_label_is_read_from_the_file_name():
 
 @pytest.mark.parametrize("digit", range(10))
 def test_every_digit_has_strokes_inside_the_unit_box(digit):
-    strokes = synth.digit_strokes(digit, np.random.default_rng(digit))
+    strokes = handwriting.digit_strokes(digit, np.random.default_rng(digit))
     points = np.vstack(strokes)
     assert points.min() >= -1e-9 and points.max() <= 1 + 1e-9
     assert points.max(axis=0).max() == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("pen", sorted(synth.PENS))
+@pytest.mark.parametrize("pen", sorted(handwriting.PENS))
 def test_pens_differ_in_stroke_width(pen):
-    mask = np.asarray(synth.draw_digit(1, pen, 200, np.random.default_rng(0))) > 127
+    mask = np.asarray(handwriting.draw_digit(1, pen, 200, np.random.default_rng(0))) > 127
     width = mask.sum() / mask.shape[0]  # a 1 is one vertical stroke: ink per row = its width
-    low, high = synth.PENS[pen]
+    low, high = handwriting.PENS[pen]
     assert 0.5 * low * 200 <= width <= 1.5 * high * 200
 
 

@@ -17,7 +17,8 @@ from scipy import ndimage
 from skimage.morphology import skeletonize
 
 from digitlab import images
-from digitlab.ink import border_polarity, canvas_ink, find_digit, ink_image, ink_polarity
+from digitlab.ink import border_polarity, canvas_ink, ink_image, ink_polarity
+from digitlab.segment import find_digit
 
 BOX_SIZE = 20  # MNIST fitted every digit into 20x20 ...
 FRAME_SIZE = 28  # ... and centred it by centre of mass in 28x28

@@ -1,0 +1,237 @@
+"""Find the digit among the ink: keep its pieces, drop specks, ruled lines, page edges, strips
+of table, shadows and frames, and grow it into the fainter ink joined to it.
+"""
+
+import numpy as np
+from scipy import ndimage
+from skimage.morphology import skeletonize
+
+MIN_CONTRAST = 0.12  # weaker ink than this (fraction of the paper brightness) is no digit
+FAINT = 0.5  # ink this fraction of the digit's threshold is kept where it joins the digit
+SMALL_IMAGE = 100  # long side, in pixels, up to which ink is not smoothed
+
+
+def remove_frame(mask: np.ndarray, depth: int = 3) -> np.ndarray:
+    """Clear a frame drawn around a canvas: border lines that are (nearly) all ink, on at least
+    three sides, up to `depth` pixels in. A digit never fills a whole side of its canvas."""
+    mask = mask.copy()
+    for inset in range(min(depth, min(mask.shape) // 4)):
+        inner = mask[inset: mask.shape[0] - inset, inset: mask.shape[1] - inset]  # a view
+        sides = [inner[0], inner[-1], inner[:, 0], inner[:, -1]]
+        full = [side.mean() >= 0.9 for side in sides]
+        if sum(full) < 3:
+            break
+        for side, is_full in zip(sides, full, strict=True):
+            if is_full:
+                side[...] = False
+    return mask
+
+
+def remove_long_lines(mask: np.ndarray, fraction: float = 0.6, span: float = 0.9,
+                      ruled: int = 3) -> np.ndarray:
+    """Drop thin straight horizontal/vertical lines that cannot be a digit's stroke.
+
+    A line is dropped when it spans at least `span` of the image (a line across the page, a
+    margin, a page edge), or when it is longer than `fraction` and `ruled` or more such
+    parallel lines share its direction (ruled paper whose sheet does not fill the frame). A
+    single long stroke that does not run edge to edge, a tall straight 1, is kept. Thick bands
+    (a strip of table) stay, for `find_digit` to recognise by their contact with the border.
+    """
+    cleaned = mask.copy()
+    for axis in (1, 0):  # rows, then columns
+        lines = mask if axis == 1 else mask.T
+        length = int(lines.shape[1] * fraction)
+        thin = max(3, lines.shape[0] // 100)
+        # Only rows holding that much ink can hold such a line: usually none, so this is cheap.
+        rows = np.flatnonzero(lines.sum(axis=1) >= length)
+        if length < 8 or rows.size == 0:
+            continue
+        groups = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
+        groups = [group for group in groups if len(group) <= thin]
+        if not groups:
+            continue
+        rows = np.concatenate(groups)
+        candidate = lines[rows].astype(np.float32)
+        # Pixels inside a straight run of `length` (O(n) whatever the length).
+        inside = ndimage.uniform_filter1d(candidate, length, axis=1) > 0.999
+        inside = ndimage.maximum_filter1d(inside, length, axis=1) & lines[rows]
+        # The longest run in each row, then in each line (a group of adjacent rows).
+        runs, _ = ndimage.label(inside, structure=[[0, 0, 0], [1, 1, 1], [0, 0, 0]])
+        run_length = np.bincount(runs.ravel())
+        run_length[0] = 0
+        longest = run_length[runs].max(axis=1)
+        starts = np.cumsum([0] + [len(group) for group in groups])
+        line_length = np.array([longest[start:stop].max()
+                                for start, stop in zip(starts[:-1], starts[1:], strict=True)])
+        parallel = np.count_nonzero(line_length > 0) >= ruled
+        drop = parallel | (line_length >= span * lines.shape[1])
+        inside &= np.repeat(drop, [len(group) for group in groups])[:, np.newaxis]
+        target = cleaned if axis == 1 else cleaned.T
+        target[rows] &= ~inside
+    return cleaned
+
+
+def is_straight(component: np.ndarray) -> bool:
+    """True when the component's pixels lie along one straight line (thickness < 8% of length)."""
+    points = np.argwhere(component)[:: max(1, int(component.sum()) // 2000)]
+    if len(points) < 3:
+        return False
+    spread = np.linalg.eigvalsh(np.cov(points.T.astype(np.float64)) + 1e-9 * np.eye(2))
+    return bool(np.sqrt(max(spread[0], 0) / max(spread[1], 1e-9)) < 0.08)
+
+
+def is_edge(component: np.ndarray, box: tuple[slice, slice], shape: tuple[int, int],
+            contact: int) -> bool:
+    """True for a component that is a page edge, a strip of table or a line across the picture.
+
+    Args:
+        component: its mask inside `box`; shape: the image's; contact: its pixels on the image
+        border.
+    """
+    height, width = shape
+    top, bottom = box[0].start == 0, box[0].stop >= height
+    left, right = box[1].start == 0, box[1].stop >= width
+    extent = max(component.shape)
+    # Page edges, shadows and lines run across the picture, and slivers of table lie along its
+    # border; a digit (even one drawn into a corner) crosses the border with a stroke's width.
+    if (top and bottom) or (left and right) or contact > 0.25 * extent:
+        return True
+    # A straight edge running into the border (a paper edge, a ruler, a table's rim).
+    touches = top or bottom or left or right
+    return bool(touches and extent > 0.1 * max(height, width) and is_straight(component))
+
+
+def mean_width(mask: np.ndarray) -> float:
+    """The mean stroke width of a binary mask, in pixels: its area over its centre lines."""
+    return float(mask.sum()) / max(1, int(skeletonize(mask).sum()))
+
+
+def grow_faint(digit: np.ndarray, faint: np.ndarray, drawing: bool) -> np.ndarray:
+    """Add the fainter ink joined to the digit (a light ballpoint stroke, a pen lifting off);
+    `faint` holds it, without lines or frames.
+
+    Only within the digit's box widened by half (a 5 may be found without its bar); on paper,
+    only when what it adds is drawn with strokes no more than twice as wide as the digit's: a
+    shadow or a paper edge joined to it is a wide patch, not a stroke. A canvas has neither.
+    """
+    rows, columns = np.nonzero(digit)
+    margin = max(np.ptp(rows), np.ptp(columns)) // 2 + 1
+    box = (slice(max(0, rows.min() - margin), rows.max() + 1 + margin),
+           slice(max(0, columns.min() - margin), columns.max() + 1 + margin))
+    grown = ndimage.binary_propagation(digit[box], mask=faint[box] | digit[box])
+    added = grown & ~digit[box]
+    if not added.any() or (not drawing and mean_width(added) > 2 * mean_width(digit[box])):
+        return digit
+    result = digit.copy()
+    result[box] = grown
+    return result
+
+
+def find_digit(ink: np.ndarray, drawing: bool = False
+               ) -> tuple[np.ndarray | None, str | None, np.ndarray]:
+    """Threshold the ink, drop specks, lines and page edges, keep the digit's components.
+
+    Args:
+        ink: from `ink_image` (photos, scans) or `canvas_ink` (drawings).
+        drawing: a drawing on a transparent canvas, or a digit-sized image, has no paper:
+            nothing in it is a page edge or a ruled line, so a 1 drawn from edge to edge is
+            kept (only a frame around the whole canvas is dropped).
+
+    Returns:
+        (digit mask or None, reason or None, a map 0 background / 1 dropped / 2 kept).
+    """
+    small = max(ink.shape) <= SMALL_IMAGE
+    # A 3x3 mean tames sensor noise and keeps hairlines; in a small image a pixel is a good part
+    # of a stroke's width, and the mean would smear a bold digit over the background.
+    smooth = ink if small else ndimage.uniform_filter(ink, 3)
+    shown = np.zeros(ink.shape, np.uint8)
+    sample = smooth if small else smooth[::3, ::3]  # a subsample is plenty, and 9x faster
+    noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
+    floor = max(MIN_CONTRAST, 5 * noise + 0.03)
+    strong = smooth[smooth > floor]
+    if strong.size < 4:
+        return None, "no digit found: the image is blank (no ink darker than its paper)", shown
+    threshold = max(floor, 0.5 * float(np.percentile(strong, 99)))
+    mask = smooth > threshold
+    shown[mask] = 1
+    mask = remove_frame(mask) if drawing else remove_long_lines(mask)
+    # Join fragments (a 5's detached bar, broken chalk) before counting components.
+    reach = max(1, round(max(ink.shape) / 150))
+    labels, count = ndimage.label(ndimage.maximum_filter(mask, size=2 * reach + 1))
+    labels[~mask] = 0
+    if count == 0:
+        return None, "no digit found: only lines or page edges", shown
+    boxes = ndimage.find_objects(labels)
+    pieces = labels[mask]  # only the ink's pixels: far fewer than the picture's
+    mass = np.bincount(pieces, weights=smooth[mask], minlength=count + 1)[1:]
+    area = np.bincount(pieces, minlength=count + 1)[1:]
+    mean_ink = mass / np.maximum(area, 1)
+    border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    contact = np.bincount(border, minlength=count + 1)
+    kept = [(number, box) for number, box in enumerate(boxes, start=1) if box is not None
+            and (drawing or not is_edge(labels[box] == number, box, ink.shape, contact[number]))]
+    if not kept:
+        return None, "no digit found: only lines or page edges touching the border", shown
+    # Shadows, ruled lines, a margin are much fainter than the digit's ink: the darkest of the
+    # remaining pieces that are not mere specks.
+    largest = max(area[number - 1] for number, _ in kept)
+    best_ink = max(mean_ink[number - 1] for number, _ in kept if area[number - 1] >= 0.02 * largest)
+    candidates = []
+    for number, box in kept:
+        if mean_ink[number - 1] < 0.6 * best_ink:
+            continue
+        centre_y = (box[0].start + box[0].stop) / 2 / ink.shape[0] - 0.5
+        centre_x = (box[1].start + box[1].stop) / 2 / ink.shape[1] - 0.5
+        weight = 1.0 - 0.8 * min(1.0, np.hypot(centre_y, centre_x))
+        # On paper, a long straight line is more likely an edge or a rule than a digit (a 1
+        # still wins when it is all there is).
+        extent = max(box[0].stop - box[0].start, box[1].stop - box[1].start)
+        straight = (not drawing and extent > 0.1 * max(ink.shape)
+                    and is_straight(labels[box] == number))
+        candidates.append((mass[number - 1] * weight * (0.3 if straight else 1.0), number, box,
+                           straight))
+    if not candidates:
+        return None, "no digit found: only faint marks", shown
+    candidates.sort(key=lambda item: -item[0])
+    main_score, main_index, main_box, _ = candidates[0]
+    if max(main_box[0].stop - main_box[0].start, main_box[1].stop - main_box[1].start) < 0.04 * max(
+            ink.shape):
+        return None, "no digit found: only specks", shown
+    chosen = [main_index]
+    stroke = 0.0  # the digit's stroke width, measured only when a straight piece needs it
+    if any(straight for *_, straight in candidates[1:]):
+        # Twice the typical distance from its centre lines to the paper.
+        depth = ndimage.distance_transform_edt(labels[main_box] == main_index)
+        stroke = 2 * float(np.percentile(depth[depth > 0], 90))
+    top, bottom, left, right = main_box[0].start, main_box[0].stop, main_box[1].start, \
+        main_box[1].stop
+    changed = True
+    while changed:  # grow the group with nearby pieces that carry real ink
+        changed = False
+        size = max(bottom - top, right - left)
+        for score, index, box, straight in candidates[1:]:
+            extent = max(box[0].stop - box[0].start, box[1].stop - box[1].start)
+            # Straight pieces much thinner than the digit's strokes, or longer than the digit
+            # and running past it at both ends, are ruled lines, margins and edges; a 4's
+            # upright written apart may be longer than the rest, but ends near it.
+            thin = straight and area[index - 1] / extent < 0.4 * stroke
+            axis = 0 if box[0].stop - box[0].start >= box[1].stop - box[1].start else 1
+            start, stop = (top, bottom) if axis == 0 else (left, right)
+            past = min(start - box[axis].start, box[axis].stop - stop)
+            line = straight and extent > size and past > 0.5 * size
+            if index in chosen or score < 0.03 * main_score or line or thin:
+                continue
+            gap_y = max(box[0].start - bottom, top - box[0].stop, 0)
+            gap_x = max(box[1].start - right, left - box[1].stop, 0)
+            if max(gap_y, gap_x) <= 0.25 * size:
+                chosen.append(index)
+                top, bottom = min(top, box[0].start), max(bottom, box[0].stop)
+                left, right = min(left, box[1].start), max(right, box[1].stop)
+                changed = True
+    faint = smooth > max(floor, FAINT * threshold)
+    faint = remove_frame(faint) if drawing else remove_long_lines(faint)
+    digit = grow_faint(np.isin(labels, chosen), faint, drawing)
+    if digit.sum() < 3:
+        return None, "no digit found: only specks", shown
+    shown[digit] = 2
+    return digit, None, shown
