@@ -21,6 +21,7 @@ from PIL import Image
 from digitlab import config, synth
 from digitlab.predict import Predictor
 from digitlab.preprocess import prepare
+from digitlab.provenance import file_sha256
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 repeats = 100
@@ -62,7 +63,8 @@ def main(argv: list[str] | None = None) -> None:
              "280x280 canvas (RGBA PNG)": (canvas_drawing(), 10)}
     lines = [f"preprocess + predict, model {Path(args.model).name} loaded once, "
              f"{repeats} runs, {os.cpu_count()} CPU cores:"]
-    results = {"model": args.model, "cpu_count": os.cpu_count(), "cases": {}}
+    results = {"model": Path(args.model).name, "model_sha256": file_sha256(args.model),
+               "cpu_count": os.cpu_count(), "cases": {}}
     for name, (data, target) in cases.items():
         total = milliseconds(lambda data=data: predictor.predict(data), repeats)
         preprocessing = milliseconds(lambda data=data: prepare(data), repeats)
