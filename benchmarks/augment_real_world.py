@@ -28,12 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shear", type=float, default=0.2)
     parser.add_argument("--stroke", type=float, default=0.5)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--epochs", type=int, default=12, help="12 as notebook 04; 1 to try it")
     args = parser.parse_args(argv)
     out = Path(tempfile.mkdtemp(prefix="augment_real_world_"))
     train.set_seed(args.seed)
     model = models.build_cnn(models.CNNConfig(filters=(32, 64, 128), convs_per_block=(2, 2, 1),
                                               dropout=0.25), name="cnn")
-    config = train.TrainConfig(epochs=12, batch_size=128, learning_rate=3e-3,
+    config = train.TrainConfig(epochs=args.epochs, batch_size=128, learning_rate=3e-3,
                                validation_size=5000, label_smoothing=0.1, seed=args.seed)
     augmentation = models.build_augmentation(models.AugmentConfig(
         rotation_degrees=10, shift=0.1, zoom=0.1, aspect=args.aspect, shear=args.shear,
