@@ -27,7 +27,7 @@ notebooks: data
 lint: install
 	$(PY) -m ruff check src tests benchmarks notebooks
 
-test: lint
+test: lint data
 	$(PY) -m pytest
 
 lab: install
