@@ -27,7 +27,7 @@ from PIL import Image
 
 from digitlab import config
 from digitlab.errors import ImageError
-from digitlab.predict import Predictor
+from digitlab.predict import Prediction, Predictor
 from digitlab.preprocess import naive_input
 from digitlab.provenance import file_sha256
 from digitlab.report import markdown_table
@@ -68,18 +68,22 @@ def read_manifest(data_dir: Path) -> list[dict]:
     return rows
 
 
-def run(rows: list[dict], predictor: Predictor) -> list[dict]:
-    """Predict every image as `digitlab predict` does, and with the naive pipeline."""
+def run(rows: list[dict], predictor: Predictor) -> tuple[list[dict], list[Prediction]]:
+    """Predict every image as `digitlab predict` does, and with the naive pipeline.
+
+    Returns:
+        One record per image (for the results file) and its `Prediction` (unreadable: no digit).
+    """
     naive = predictor.probabilities(np.stack([naive_input(row["path"]) for row in rows]))
-    records = []
+    records, predictions = [], []
     for row, naive_row in zip(rows, naive, strict=True):
         try:
             prediction = predictor.predict(row["path"])
-            digit, confidence, flagged = (prediction.digit, prediction.confidence,
-                                          prediction.digit is None or prediction.low_confidence)
-            reason = prediction.reason
         except ImageError as error:
-            digit, confidence, flagged, reason = None, 0.0, True, str(error)
+            prediction = Prediction(None, reason=str(error))
+        predictions.append(prediction)
+        digit, confidence, reason = prediction.digit, prediction.confidence, prediction.reason
+        flagged = digit is None or prediction.low_confidence
         records.append({
             "file": row["file"], "label": row["label"], "kind": row["kind"],
             "polarity": row["polarity"], "size": row["size"], "family": row["family"],
@@ -87,10 +91,11 @@ def run(rows: list[dict], predictor: Predictor) -> list[dict]:
             "digit": digit, "confidence": round(confidence, 4), "flagged": flagged,
             "reason": reason, "naive": int(np.argmax(naive_row)),
         })
-    return records
+    return records, predictions
 
 
 def accuracy(records: list[dict], key: str = "digit") -> float:
+    """The share of records whose `key` ("digit" or "naive") equals the label."""
     return float(np.mean([record[key] == record["label"] for record in records]))
 
 
@@ -138,44 +143,31 @@ def markdown(summary: dict, model_name: str) -> str:
     return text
 
 
-def plot_misses(records: list[dict], rows: list[dict], predictor: Predictor, path: Path) -> None:
-    """A contact sheet of the misses: input | what the model sees | true and predicted."""
+def plot_misses(records: list[dict], rows: list[dict], predictions: list[Prediction],
+                path: Path) -> None:
+    """A contact sheet of the misses: each image, what the model saw, true and predicted."""
     import matplotlib
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    from digitlab import images
-    from digitlab.preprocess import prepare
+    from digitlab import images, plots_images
 
-    misses = [(record, row) for record, row in zip(records, rows, strict=True)
+    misses = [number for number, record in enumerate(records)
               if record["digit"] != record["label"]]
     if not misses:
         return
-    columns = 4
-    lines = int(np.ceil(len(misses) / columns))
-    fig, axes = plt.subplots(lines, 2 * columns, figsize=(2 * columns * 1.3, lines * 1.5),
-                             squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for number, (record, row) in enumerate(misses):
-        left, right = axes[number // columns][2 * (number % columns): 2 * (number % columns) + 2]
+    originals = []
+    for number in misses:
         try:
-            _, color, _ = images.load(row["path"], with_color=True)
-            left.imshow(np.clip(np.squeeze(color), 0, 1), cmap="gray")
-            prepared = prepare(row["path"])
-            if prepared.model_input is not None:
-                right.imshow(prepared.model_input, cmap="gray", vmin=0, vmax=1)
+            originals.append(np.squeeze(images.load(rows[number]["path"], with_color=True)[1]))
         except ImageError:
-            pass
-        left.set_title(record["file"][:20], fontsize=6)
-        guess = "none" if record["digit"] is None else record["digit"]
-        right.set_title(f"{record['label']} → {guess}", fontsize=8, color="tab:red")
-    fig.suptitle(f"Misses on the real-image set ({len(misses)}): input | model input | "
-                 "true → predicted")
-    fig.tight_layout()
+            originals.append(np.zeros((28, 28), np.float32))
+    fig = plots_images.plot_gallery(
+        originals, [predictions[number] for number in misses],
+        [records[number]["file"] for number in misses],
+        [records[number]["label"] for number in misses], columns=4,
+        title=f"Misses on the real-image set ({len(misses)}): the image, what the model saw")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = read_manifest(data_dir)
     predictor = Predictor(args.model)
     start = time.perf_counter()
-    records = run(rows, predictor)
+    records, predictions = run(rows, predictor)
     seconds = time.perf_counter() - start
     summary = summarise(records)
     model = Path(args.model)
@@ -211,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     (results_dir / "real_images.md").write_text(text + "\n")
     if not args.no_sheet:
         sheet = OUTPUT_DIR / "real_images_misses.png"
-        plot_misses(records, rows, predictor, sheet)
+        plot_misses(records, rows, predictions, sheet)
         print(f"Contact sheet of the misses: {sheet}")
     return 0
 

@@ -45,7 +45,6 @@ TEMPLATES: dict[int, list[list[list[tuple[float, float]]]]] = {
 PENS = {"pen": (0.025, 0.05), "marker": (0.11, 0.17), "mouse": (0.05, 0.09),
         "chalk": (0.07, 0.11), "brush": (0.08, 0.25)}
 
-
 # Styles MNIST has few of: a 1 with a long flag and a 7 with a bar (common outside North
 # America), a 4 whose long upright is written apart from the rest.
 STYLES = {
@@ -54,8 +53,6 @@ STYLES = {
          [(0.38, 0.52), (0.88, 0.5)]]],
     4: [[[(0.12, 0.08), (0.1, 0.45), (0.6, 0.47)], [(0.78, 0.0), (0.74, 1.0)]]],
 }
-
-
 
 
 def smooth_curve(points: np.ndarray, samples: int = 12) -> np.ndarray:
@@ -195,12 +192,12 @@ def hard_cases(seed: int = 0) -> list[tuple[str, int, Image.Image]]:
     fading = mask(5, "pen")
     fading[:, : fading.shape[1] // 2] *= 0.4  # the pen runs dry on the left half
     return [
-        ("28x28 paint canvas, framed", 7, paint_digit(7, rng, hard=True, frame=True)),
-        ("28x28, thin, light on dark", 4, paint_digit(4, rng, pen="mouse", dark=False)),
-        ("48x48, bold brush", 2, paint_digit(2, rng, size=48)),
+        ("28px canvas framed", 7, paint_digit(7, rng, hard=True, frame=True)),
+        ("28px thin on black", 4, paint_digit(4, rng, pen="mouse", dark=False)),
+        ("48px bold brush", 2, paint_digit(2, rng, size=48)),
         ("bold marker", 9, on_paper(bold_nine)),
         ("bold marker", 8, on_paper(bold_eight)),
-        ("light blue ballpoint", 4, on_paper(mask(4, "pen"), (0.55, 0.65, 0.92))),
+        ("light blue pen", 4, on_paper(mask(4, "pen"), (0.55, 0.65, 0.92))),
         ("pen running dry", 5, on_paper(fading)),
         ("continental 1", 1, on_paper(mask(1, "pen", STYLES[1]))),
         ("7 with a bar", 7, on_paper(mask(7, "pen", STYLES[7]))),

@@ -46,9 +46,12 @@ def plot_steps(prepared: Prepared, prediction: Prediction, title: str) -> plt.Fi
     return fig
 
 
-def plot_gallery(originals: list[np.ndarray], predictions: list[Prediction], names: list[str],
-                 labels: list[int | None], columns: int = 6) -> plt.Figure:
-    """Every image with the model input beside it; the title says predicted vs expected."""
+def plot_gallery(originals: list[np.ndarray | Image.Image], predictions: list[Prediction],
+                 names: list[str], labels: list[int | None], columns: int = 6,
+                 title: str = "Every image in data/custom/ and the 28x28 input the model saw"
+                 ) -> plt.Figure:
+    """Every image (an array in 0..1 or a PIL image) with the model input beside it; the title
+    says predicted vs expected."""
     rows = int(np.ceil(len(originals) / columns))
     fig, axes = plt.subplots(rows, 2 * columns, figsize=(2.2 * columns, 1.35 * rows),
                              squeeze=False)
@@ -57,6 +60,8 @@ def plot_gallery(originals: list[np.ndarray], predictions: list[Prediction], nam
     for number, (original, prediction, name, label) in enumerate(
             zip(originals, predictions, names, labels, strict=True)):
         left, right = axes[number // columns][2 * (number % columns): 2 * (number % columns) + 2]
+        if isinstance(original, Image.Image):
+            original = np.asarray(original.convert("RGB"), np.float32) / 255
         show_step(left, name[:18], original)
         guess = "none" if prediction.digit is None else str(prediction.digit)
         wrong = label is not None and prediction.digit != label
@@ -64,7 +69,7 @@ def plot_gallery(originals: list[np.ndarray], predictions: list[Prediction], nam
             right.imshow(prediction.model_input, cmap="gray", vmin=0, vmax=1)
         right.set_title(f"→ {guess}" + (f" (is {label})" if wrong else ""), fontsize=8,
                         color="tab:red" if wrong else "black")
-    fig.suptitle("Every image in data/custom/ and the 28x28 input the model saw")
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 
@@ -85,28 +90,6 @@ def plot_accuracy_by_kind(results: dict) -> plt.Figure:
     ax.axhline(0.1, color="gray", lw=0.8, ls=":")
     ax.legend(fontsize=8)
     ax.set_title(f"Synthetic real-world set ({results['images']} images): accuracy per kind")
-    return fig
-
-
-def plot_cases(titles: list[str], originals: list[Image.Image], predictions: list[Prediction],
-               labels: list[int]) -> plt.Figure:
-    """One column per image: the image, the 28x28 input the model saw, and its answer."""
-    fig, axes = plt.subplots(2, len(titles), figsize=(1.7 * len(titles), 3.8), squeeze=False)
-    for column, (title, original, prediction, label) in enumerate(
-            zip(titles, originals, predictions, labels, strict=True)):
-        top, bottom = axes[0][column], axes[1][column]
-        show_step(top, title, np.asarray(original.convert("RGB"), np.float32) / 255)
-        top.title.set_fontsize(7)
-        bottom.axis("off")
-        if prediction.model_input is not None:
-            bottom.imshow(prediction.model_input, cmap="gray", vmin=0, vmax=1)
-        guess = "none" if prediction.digit is None else str(prediction.digit)
-        wrong = prediction.digit != label
-        bottom.set_title(f"→ {guess}" + (f" (is {label})" if wrong else "")
-                         + f"\n{prediction.confidence:.0%}", fontsize=8,
-                         color="tab:red" if wrong else "black")
-    fig.suptitle("Hard cases drawn by the project's generator: the image, what the model sees")
-    fig.tight_layout()
     return fig
 
 

@@ -24,7 +24,8 @@ BOX_SIZE = 20  # MNIST fitted every digit into 20x20 ...
 FRAME_SIZE = 28  # ... and centred it by centre of mass in 28x28
 STROKE_SCALE = 96  # long side, in pixels, at which stroke widths are measured and changed
 # MNIST's stroke widths as a fraction of the digit's long side, measured by `stroke_width` on
-# 3,000 training digits scaled to STROKE_SCALE: 10th percentile, median, 90th percentile.
+# 3,000 training digits scaled to STROKE_SCALE (benchmarks/mnist_stroke_width.py): 10th
+# percentile, median, 90th percentile.
 THIN_STROKE, MEDIAN_STROKE, BOLD_STROKE = 0.088, 0.125, 0.168
 DIGIT_SIZED = 64  # images up to this many pixels on their long side are the digit alone
 DIGIT_SIZED_WINDOW = 0.45  # their light is flattened over features this wide (strokes are less)
