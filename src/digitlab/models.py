@@ -32,7 +32,7 @@ class CNNConfig:
     filters: tuple[int, ...] = (32, 64, 128)  # one block per entry; all but the last halve the size
     convs_per_block: tuple[int, ...] = (2, 2, 1)
     dense_units: int = 128
-    dropout: float = 0.4
+    dropout: float = 0.25
     batchnorm_momentum: float = 0.99  # lower tracks the statistics sooner in very short runs
 
 

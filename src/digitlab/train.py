@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from digitlab import config
+from digitlab.provenance import git_state, mnist_hashes
 
 
 @dataclass(frozen=True)
@@ -119,10 +120,22 @@ def smoothed_crossentropy(smoothing: float):
 
 
 def hardware() -> dict:
-    """What the run ran on: CPU count, machine, GPUs seen by TensorFlow."""
-    gpus = tf.config.list_physical_devices("GPU")
+    """What the run ran on: CPU count, machine, GPUs seen by TensorFlow (with their model)."""
+    gpus = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(gpu)
+        gpus.append(f"{gpu.name} ({details.get('device_name', 'unknown model')})")
     return {"machine": platform.machine(), "processor": platform.processor(),
-            "cpus": os.cpu_count(), "gpus": [gpu.name for gpu in gpus]}
+            "cpus": os.cpu_count(), "gpus": gpus}
+
+
+class LearningRateLog(keras.callbacks.Callback):
+    """Adds the learning rate at the end of each epoch to the epoch's logs (so to the history)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            rate = self.model.optimizer.learning_rate
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(rate))
 
 
 def versions() -> dict:
@@ -172,7 +185,8 @@ def history_csv(history: dict[str, list[float]]) -> str:
 
 def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
           augmentation: keras.Layer | None = None, models_dir: Path | None = None,
-          extra_callbacks: list | None = None, verbose: int | str = 2) -> dict:
+          extra_callbacks: list | None = None, verbose: int | str = 2,
+          recipe: dict | None = None) -> dict:
     """Train `model` on MNIST, calibrate it on the validation images, evaluate it on the test set
     and save it with its metrics.
 
@@ -184,6 +198,8 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
         mnist: `((x_train, y_train), (x_test, y_test))` as `load_mnist` returns.
         augmentation: layers applied to training batches only, or None.
         models_dir: where to save (default: config.MODELS_DIR).
+        recipe: the model and augmentation settings to record beside the training config
+            (`digitlab.recipes.Recipe.record()`), so the run can be rebuilt from its metrics.
 
     Returns:
         The metrics dictionary that was saved.
@@ -201,8 +217,9 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=train_config.patience,
                                          restore_best_weights=True)
     start = time.perf_counter()
+    callbacks = [LearningRateLog(), stop, *(extra_callbacks or [])]
     history = model.fit(train_data, validation_data=val_data, epochs=train_config.epochs,
-                        callbacks=[stop, *(extra_callbacks or [])], verbose=verbose)
+                        callbacks=callbacks, verbose=verbose)
     seconds = time.perf_counter() - start
     kept = kept_epoch(history.history)
     temperature = fit_temperature(model.predict(val_data, verbose=0), y_val)
@@ -228,6 +245,9 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
         "augmentation": augmentation is not None,
         "config": asdict(train_config),
         "seed": train_config.seed,
+        "recipe": recipe,
+        "git": git_state(),
+        "mnist_sha256": mnist_hashes(),  # of the files the images came from (maybe a subsample)
         "versions": versions(),
         "hardware": hardware(),
     }

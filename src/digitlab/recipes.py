@@ -1,0 +1,95 @@
+"""The shipped training recipes: the model, augmentation and training settings of notebooks 03
+(MLP) and 04 (CNN), in one place, so that notebooks, benchmarks and `digitlab train --config`
+all train the same thing.
+
+How each setting was chosen is in the README ("How the choices were made").
+"""
+
+from dataclasses import asdict, dataclass, replace
+
+from digitlab.models import AugmentConfig, CNNConfig, MLPConfig, build_augmentation, build_model
+from digitlab.train import TrainConfig, set_seed, train
+
+MODEL_CONFIGS = {"mlp": MLPConfig, "cnn": CNNConfig}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything needed to train a model again: its kind, and the three configs."""
+
+    kind: str  # "mlp" or "cnn"
+    model: MLPConfig | CNNConfig
+    augment: AugmentConfig
+    train: TrainConfig
+
+    def record(self) -> dict:
+        """The recipe as plain JSON-ready values (saved in every `.metrics.json`)."""
+        return {"kind": self.kind, "model": asdict(self.model), "augment": asdict(self.augment),
+                "train": asdict(self.train)}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Recipe":
+        """The recipe `record()` wrote; raises ValueError when a field is missing or unknown."""
+        try:
+            kind = record["kind"]
+            model = MODEL_CONFIGS[kind](**_tuples(record["model"]))
+            return cls(kind, model, AugmentConfig(**record["augment"]),
+                       TrainConfig(**record["train"]))
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"Not a complete digitlab recipe record ({error!r}).") from error
+
+
+def _tuples(fields: dict) -> dict:
+    """JSON turns tuples into lists; the frozen configs want their tuples back."""
+    return {key: tuple(value) if isinstance(value, list) else value
+            for key, value in fields.items()}
+
+
+MLP = Recipe(
+    "mlp",
+    MLPConfig(hidden_units=(1024, 1024), dropout=0.3),
+    # Milder than the CNN's: an MLP cannot share what it learns across positions.
+    AugmentConfig(rotation_degrees=8, shift=0.05, zoom=0.05),
+    TrainConfig(epochs=12, batch_size=128, learning_rate=1e-3, validation_size=5000, seed=42),
+)
+
+CNN = Recipe(
+    "cnn",
+    CNNConfig(filters=(32, 64, 128), convs_per_block=(2, 2, 1), dropout=0.25),
+    AugmentConfig(rotation_degrees=10, shift=0.1, zoom=0.1),
+    TrainConfig(epochs=12, batch_size=128, learning_rate=3e-3, validation_size=5000,
+                label_smoothing=0.1, seed=42),
+)
+
+RECIPES = {"mlp": MLP, "cnn": CNN}
+
+
+def quick(recipe: Recipe) -> Recipe:
+    """The same recipe shrunk to a seconds-long smoke run (one or two epochs, 500 validation
+    images): what the tests and `DIGITLAB_QUICK=1` use."""
+    epochs = 2 if recipe.kind == "mlp" else 1
+    return replace(recipe, train=replace(recipe.train, epochs=epochs, validation_size=500))
+
+
+def with_seed(recipe: Recipe, seed: int) -> Recipe:
+    """The same recipe under another seed (weights, dropout, shuffling, augmentation, split)."""
+    return replace(recipe, train=replace(recipe.train, seed=seed))
+
+
+def run(recipe: Recipe, mnist, name: str | None = None, **train_options) -> dict:
+    """Seed everything, build the model and augmentation, and `train.train` them.
+
+    Args:
+        mnist: `((x_train, y_train), (x_test, y_test))` as `load_mnist` returns.
+        name: the model's name, hence its file names (default: the recipe's kind).
+        train_options: passed to `train.train` (models_dir, verbose, ...).
+
+    Returns:
+        The saved metrics, which record this recipe.
+    """
+    seed = recipe.train.seed
+    set_seed(seed)  # weights, dropout, shuffling and augmentation all follow this seed
+    model = build_model(recipe.kind, recipe.model, name=name or recipe.kind)
+    augmentation = build_augmentation(recipe.augment, seed=seed)
+    return train(model, mnist, recipe.train, augmentation, recipe=recipe.record(),
+                 **train_options)
