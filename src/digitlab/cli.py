@@ -35,6 +35,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    import json
+
+    from digitlab.recipes import rerun
+
+    recorded = json.loads(Path(args.config).read_text()) if Path(args.config).is_file() else {}
+    metrics = rerun(args.config, args.out)
+    print(f"rebuilt {metrics['name']} into {args.out}: test accuracy "
+          f"{metrics['test_accuracy']:.2%} (recorded {recorded.get('test_accuracy', 0):.2%})")
+    return 0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from digitlab import predict
 
@@ -45,6 +57,12 @@ def cmd_app(args: argparse.Namespace) -> int:
     from digitlab import app
 
     return app.main(args.rest)
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from digitlab import finetune
+
+    return finetune.main(args.rest)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,19 +78,27 @@ def build_parser() -> argparse.ArgumentParser:
     notebooks.add_argument("--output-dir", help="write figures/ and models/ here")
     notebooks.set_defaults(run=cmd_notebooks)
 
+    train = commands.add_parser("train", help="train a recorded run again from its metrics file")
+    train.add_argument("--config", required=True, metavar="FILE",
+                       help="a .metrics.json written by training (e.g. models/cnn.metrics.json)")
+    train.add_argument("--out", default="rebuilt", help="folder for the new model (default: "
+                                                        "rebuilt/, never models/)")
+    train.set_defaults(run=cmd_train)
+
     report = commands.add_parser("report", help="regenerate README tables from saved metrics")
     report.set_defaults(run=cmd_report)
 
-    # These two own their arguments: see `python -m digitlab predict --help`.
+    # These own their arguments: see `python -m digitlab predict --help`.
     for name, run, text in (("predict", cmd_predict, "recognise digits in image files"),
-                            ("app", cmd_app, "start the draw-a-digit web demo")):
+                            ("app", cmd_app, "start the draw-a-digit web demo"),
+                            ("finetune", cmd_finetune, "teach a model your labelled images")):
         command = commands.add_parser(name, help=text, add_help=False)
         command.add_argument("rest", nargs=argparse.REMAINDER)
         command.set_defaults(run=run)
     return parser
 
 
-PASS_THROUGH = {"predict": cmd_predict, "app": cmd_app}
+PASS_THROUGH = {"predict": cmd_predict, "app": cmd_app, "finetune": cmd_finetune}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,3 +15,7 @@ class ImageError(DigitlabError):
 
 class ModelError(DigitlabError):
     """A model file is missing, corrupt or not a digitlab model."""
+
+
+class LabelError(DigitlabError):
+    """Labelled images cannot be used: none found, or a label that is not a digit 0-9."""

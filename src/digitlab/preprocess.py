@@ -131,13 +131,18 @@ def normalise_strokes(soft: np.ndarray) -> np.ndarray:
     return soft
 
 
-def fit_and_centre(strokes: np.ndarray) -> np.ndarray:
-    """Fit into 20x20 keeping the aspect ratio (anti-aliased), centre by mass in 28x28."""
+def fit_and_centre(strokes: np.ndarray,
+                   resample: Image.Resampling = Image.Resampling.BOX) -> np.ndarray:
+    """Fit into 20x20 keeping the aspect ratio (anti-aliased), centre by mass in 28x28.
+
+    BOX averages the pixels each output pixel covers, right for shrinking; enlarging a tiny
+    image (8x8) wants an interpolating `resample` instead.
+    """
     rows, columns = np.nonzero(strokes > 0.01)
     crop = strokes[rows.min(): rows.max() + 1, columns.min(): columns.max() + 1]
     scale = BOX_SIZE / max(crop.shape)
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-    box = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.BOX), np.float32)
+    box = np.asarray(Image.fromarray(crop).resize(size, resample), np.float32)
     box = box / max(float(box.max()), 1e-6)
     centre_y, centre_x = ndimage.center_of_mass(box)
     half = (FRAME_SIZE - 1) / 2

@@ -5,8 +5,11 @@ all train the same thing.
 How each setting was chosen is in the README ("How the choices were made").
 """
 
+import json
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
+from digitlab.errors import ModelError
 from digitlab.models import AugmentConfig, CNNConfig, MLPConfig, build_augmentation, build_model
 from digitlab.train import TrainConfig, set_seed, train
 
@@ -93,3 +96,27 @@ def run(recipe: Recipe, mnist, name: str | None = None, **train_options) -> dict
     augmentation = build_augmentation(recipe.augment, seed=seed)
     return train(model, mnist, recipe.train, augmentation, recipe=recipe.record(),
                  **train_options)
+
+
+def rerun(metrics_path: str | Path, models_dir: str | Path, verbose: int | str = 2) -> dict:
+    """Train again the run a `.metrics.json` records: its recipe and seed, on the same MNIST
+    images (the same subsample when the run used one), into `models_dir`.
+
+    Raises:
+        ModelError: the file is not a metrics file, or records no recipe.
+    """
+    from digitlab import data
+
+    path = Path(metrics_path)
+    try:
+        record = json.loads(path.read_text())
+        recipe = Recipe.from_record(record["recipe"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ModelError(f"{path}: not a metrics file with a recorded recipe ({error}). Runs "
+                         "recorded before recipes were saved cannot be rebuilt this way; "
+                         "notebooks 03 and 04 train the shipped recipes.") from error
+    mnist = data.load_mnist()
+    sizes = record.get("mnist_images", {"train": 60000, "test": 10000})
+    if (sizes["train"], sizes["test"]) != (len(mnist[0][1]), len(mnist[1][1])):
+        mnist = data.subsample(mnist, sizes["train"], sizes["test"])
+    return run(recipe, mnist, name=record["name"], models_dir=models_dir, verbose=verbose)

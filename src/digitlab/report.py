@@ -75,6 +75,23 @@ def main_job_table(models_dir: Path | None = None) -> str:
     return markdown_table(rows) + f"\n\nMeasured on {record['cpus']} CPU cores, no GPU."
 
 
+def transfer_table(path: Path | None = None) -> str:
+    """Markdown table of notebook 08's held-out accuracy, strategy by k, from transfer.json."""
+    record = json.loads(Path(path or config.MODELS_DIR / "transfer.json").read_text())
+    cells: dict[str, dict[str, str]] = {}
+    for row in record["summary"]:
+        sd = "" if row["sd"] is None else f" ± {row['sd']:.2%}"
+        cells.setdefault(str(row["k"]), {})[row["strategy"]] = f"{row['mean']:.2%}{sd}"
+    strategies = list(dict.fromkeys(row["strategy"] for row in record["summary"]))
+    rows = [{"labelled images per digit": k, **by_strategy} for k, by_strategy in cells.items()]
+    return (f"Without any new label (zero-shot) the MNIST CNN reads "
+            f"**{record['zero_shot_accuracy']:.2%}** of them.\n\n"
+            + markdown_table(rows, ["labelled images per digit", *strategies])
+            + f"\n\nHeld-out accuracy on {record['held_out']} scikit-learn digits, mean ± sd "
+            f"over {record['draws']} draws; from `models/transfer.json` (notebook 08, starting "
+            f"from `{record['source_model']}`, SHA-256 `{record['source_model_sha256'][:12]}…`).")
+
+
 def update_all(readme: Path | None = None) -> list[str]:
     """Regenerate every README section whose source files exist; return the sections written."""
     from digitlab import evaluate, export
@@ -86,6 +103,7 @@ def update_all(readme: Path | None = None) -> list[str]:
         "main-job": (config.MODELS_DIR / "main_job_times.json", main_job_table),
         "results": (config.MODELS_DIR / "comparison.csv", evaluate.results_markdown),
         "exports": (config.MODELS_DIR / export.TABLE_NAME, export.exports_markdown),
+        "transfer": (config.MODELS_DIR / "transfer.json", transfer_table),
         "custom-images": (custom_images, custom_images.read_text),
         "real-images": (real_images, real_images.read_text),
     }

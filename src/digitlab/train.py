@@ -30,6 +30,7 @@ class TrainConfig:
     patience: int = 5  # epochs without validation improvement before stopping early
     label_smoothing: float = 0.0  # share of each target spread evenly over all ten digits
     seed: int = 42
+    keep: str = "best"  # which epoch's weights to keep: "best" (lowest validation loss) or "last"
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:
@@ -186,7 +187,8 @@ def history_csv(history: dict[str, list[float]]) -> str:
 def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
           augmentation: keras.Layer | None = None, models_dir: Path | None = None,
           extra_callbacks: list | None = None, verbose: int | str = 2,
-          recipe: dict | None = None) -> dict:
+          recipe: dict | None = None, validation: tuple | None = None,
+          record: dict | None = None) -> dict:
     """Train `model` on MNIST, calibrate it on the validation images, evaluate it on the test set
     and save it with its metrics.
 
@@ -200,28 +202,38 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
         models_dir: where to save (default: config.MODELS_DIR).
         recipe: the model and augmentation settings to record beside the training config
             (`digitlab.recipes.Recipe.record()`), so the run can be rebuilt from its metrics.
+        validation: `(images, labels)` to validate on instead of `validation_size` images split
+            off the training set (fine-tuning on a few images has none to spare).
+        record: more to save in the metrics (e.g. what a fine-tuned model started from).
 
     Returns:
         The metrics dictionary that was saved.
     """
     (x_train, y_train), (x_test, y_test) = mnist
-    (x_fit, y_fit), (x_val, y_val) = split_validation(
-        x_train, y_train, train_config.validation_size, train_config.seed)
+    if validation is None:
+        (x_fit, y_fit), (x_val, y_val) = split_validation(
+            x_train, y_train, train_config.validation_size, train_config.seed)
+    else:
+        (x_fit, y_fit), (x_val, y_val) = (x_train, y_train), validation
     train_data = make_dataset(x_fit, y_fit, train_config.batch_size, True, augmentation,
                               train_config.seed)
     val_data = make_dataset(x_val, y_val, 1024, False)
     steps = int(np.ceil(len(x_fit) / train_config.batch_size))
     compile_model(model, train_config, steps)
-    # Validation loss, not accuracy: on 5,000 images accuracy moves in steps of 0.02 points and
-    # its best epoch is often chance (once epoch 10 of 14, mid-schedule); the loss is smooth.
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=train_config.patience,
-                                         restore_best_weights=True)
+    callbacks = [LearningRateLog(), *(extra_callbacks or [])]
+    if train_config.keep == "best":
+        # Validation loss, not accuracy: on 5,000 images accuracy moves in steps of 0.02 points
+        # and its best epoch is often chance (once epoch 10 of 14, mid-schedule); the loss is
+        # smooth.
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=train_config.patience, restore_best_weights=True))
+    elif train_config.keep != "last":
+        raise ValueError(f"keep must be 'best' or 'last', got {train_config.keep!r}.")
     start = time.perf_counter()
-    callbacks = [LearningRateLog(), stop, *(extra_callbacks or [])]
     history = model.fit(train_data, validation_data=val_data, epochs=train_config.epochs,
                         callbacks=callbacks, verbose=verbose)
     seconds = time.perf_counter() - start
-    kept = kept_epoch(history.history)
+    kept = kept_epoch(history.history) if train_config.keep == "best" else len(history.epoch) - 1
     temperature = fit_temperature(model.predict(val_data, verbose=0), y_val)
     apply_temperature(model, temperature)
     test = model.evaluate(make_dataset(x_test, y_test, 1024, False), verbose=0, return_dict=True)
@@ -242,6 +254,7 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
         "train_seconds": round(seconds, 1),
         "train_images": len(x_fit),
         "validation_images": len(x_val),
+        "mnist_images": {"train": len(x_train), "test": len(x_test)},  # a subsample if < full
         "augmentation": augmentation is not None,
         "config": asdict(train_config),
         "seed": train_config.seed,
@@ -250,6 +263,7 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
         "mnist_sha256": mnist_hashes(),  # of the files the images came from (maybe a subsample)
         "versions": versions(),
         "hardware": hardware(),
+        **(record or {}),
     }
     save_atomically(without_optimizer(model), path)
     write_text_atomically(models_dir / f"{model.name}.history.csv", history_csv(history.history))

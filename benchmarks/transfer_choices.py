@@ -1,0 +1,100 @@
+"""Benchmark: how notebook 08's transfer-learning settings were chosen, on validation only.
+
+The scikit-learn digits' held-out part (40%, `transfer.held_out_split`) is never loaded here.
+The remaining pool is split again: 70% to draw the k training images from, 30% (about 320
+images) to score each setting on. Compared, at k = 1 and 10 images per digit, 3 draws each:
+  - how 8x8 digits are enlarged to MNIST's 20x20 box (zero-shot accuracy of the CNN);
+  - `head`, `full` and `scratch` learning rates and epochs; in `full`, frozen vs free batch norm,
+    augmentation, and rehearsal (MNIST images mixed into each epoch).
+`transfer.CONFIGS` takes, for each strategy, the best validation accuracy averaged over k = 1
+and 10; `sklearn_digits` the enlargement with the best zero-shot accuracy.
+
+Run: .venv/bin/python benchmarks/transfer_choices.py | tee benchmarks/results/transfer_choices.txt
+About 8 minutes on a 2-core CPU.
+"""
+
+import argparse
+import tempfile
+
+import pandas as pd
+
+from digitlab import config, data, transfer
+from digitlab.evaluate import predict_proba
+from digitlab.models import load_model
+from digitlab.provenance import file_sha256
+
+CANDIDATES = {
+    "head lr 1e-3": transfer.FinetuneConfig("head", learning_rate=1e-3),
+    "head lr 3e-3": transfer.FinetuneConfig("head", learning_rate=3e-3),
+    "head lr 1e-2": transfer.FinetuneConfig("head", learning_rate=1e-2),
+    "full lr 3e-4": transfer.FinetuneConfig("full", learning_rate=3e-4),
+    "full lr 1e-3": transfer.FinetuneConfig("full", learning_rate=1e-3),
+    "full lr 3e-3": transfer.FinetuneConfig("full", learning_rate=3e-3),
+    "full lr 1e-3, 8 epochs": transfer.FinetuneConfig("full", epochs=8),
+    "full lr 1e-4, 8 epochs": transfer.FinetuneConfig("full", epochs=8, learning_rate=1e-4),
+    "full lr 3e-4, 8 epochs": transfer.FinetuneConfig("full", epochs=8, learning_rate=3e-4),
+    "full lr 1e-3, 8 epochs of 64 images": transfer.FinetuneConfig("full", epochs=8,
+                                                                   epoch_images=64),
+    "head lr 3e-3, 8 epochs": transfer.FinetuneConfig("head", epochs=8, learning_rate=3e-3),
+    "head lr 3e-3, rehearsal 256": transfer.FinetuneConfig("head", learning_rate=3e-3,
+                                                           rehearsal=256),
+    "full lr 3e-4, rehearsal 256": transfer.FinetuneConfig("full", learning_rate=3e-4,
+                                                           rehearsal=256),
+    "full lr 1e-3, 8 epochs, rehearsal 256": transfer.FinetuneConfig("full", epochs=8,
+                                                                     rehearsal=256),
+    "full lr 1e-3, batch norm free": transfer.FinetuneConfig("full", freeze_batchnorm=False),
+    "full lr 1e-3, no augmentation": transfer.FinetuneConfig("full", augment=False),
+    "scratch lr 1e-3, 12 epochs": transfer.FinetuneConfig("scratch", 12, learning_rate=1e-3),
+    "scratch lr 3e-3, 12 epochs": transfer.FinetuneConfig("scratch", 12, learning_rate=3e-3),
+    "scratch lr 3e-3, 24 epochs": transfer.FinetuneConfig("scratch", 24, learning_rate=3e-3),
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(config.MODELS_DIR / "cnn.keras"))
+    parser.add_argument("--draws", type=int, default=3)
+    parser.add_argument("--shots", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--only", help="run only the candidates whose name contains this")
+    args = parser.parse_args(argv)
+    base = load_model(args.model)
+    (mnist_images, mnist_labels), _ = data.load_mnist()  # rehearsal draws from the training set
+    print(f"model {args.model} (SHA-256 {file_sha256(args.model)})")
+
+    print("\nzero-shot validation accuracy by enlargement (all pool images):")
+    for resample in transfer.RESAMPLING:
+        images, labels = transfer.sklearn_digits(resample)
+        pool, _ = transfer.held_out_split(labels)
+        accuracy = (predict_proba(base, images[pool]).argmax(1) == labels[pool]).mean()
+        print(f"  {resample:9s} {accuracy:.2%}")
+
+    images, labels = transfer.sklearn_digits()
+    pool, _ = transfer.held_out_split(labels)
+    draw_from, scored = (pool[part] for part in transfer.held_out_split(labels[pool], 0.3, 1))
+    zero_shot = (predict_proba(base, images[scored]).argmax(1) == labels[scored]).mean()
+    print(f"\nzero-shot accuracy on the {len(scored)} validation images: {zero_shot:.2%}")
+    rows = []
+    candidates = {name: candidate for name, candidate in CANDIDATES.items()
+                  if args.only is None or args.only in name}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, candidate in candidates.items():
+            for row in transfer.study(base, images, labels, draw_from, scored, args.shots,
+                                      args.draws, {name: candidate}, models_dir=folder,
+                                      rehearse_on=(mnist_images, mnist_labels)):
+                rows.append({**row, "validation accuracy": row.pop("test_accuracy")})
+                print(f"  {name}, k={row['k']}, draw {row['draw']}: "
+                      f"{rows[-1]['validation accuracy']:.2%}", flush=True)
+    table = pd.DataFrame(rows).pivot_table(index="strategy", columns="k",
+                                           values="validation accuracy", aggfunc="mean")
+    table["mean"] = table.mean(axis=1)
+    print(f"\nmean validation accuracy over {args.draws} draws ({len(scored)} images), k per "
+          "digit in columns:")
+    print((table * 100).round(2).to_string())
+    for strategy in transfer.STRATEGIES:
+        mine = table[[name.startswith(strategy) for name in table.index]]
+        print(f"best {strategy}: {mine['mean'].idxmax()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""Transfer learning: the new digit set in MNIST's format, few-shot draws, the strategies, and
+`digitlab finetune` on a folder of labelled images (made by the generator)."""
+
+import json
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from digitlab import finetune, transfer
+from digitlab.errors import LabelError, ModelError
+from digitlab.models import build_cnn, load_model
+from digitlab.predict import available_model
+from digitlab.synth import render_kinds
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return transfer.sklearn_digits()
+
+
+def test_sklearn_digits_are_in_mnist_format(digits):
+    images, labels = digits
+    assert images.shape == (1797, 28, 28) and images.dtype == np.uint8
+    assert np.bincount(labels).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+    for image in images[:50]:
+        rows, columns = np.nonzero(image > 25)
+        # Fitted into 20x20: the long side is about 20 pixels (interpolation blurs an edge) ...
+        assert 19 <= max(np.ptp(rows), np.ptp(columns)) + 1 <= 22
+        # ... and centred by mass in 28x28, to within rounding.
+        centre = ndimage.center_of_mass(image.astype(float))
+        assert np.allclose(centre, 13.5, atol=1.0)
+
+
+def test_held_out_split_is_stratified_and_disjoint(digits):
+    _, labels = digits
+    pool, held = transfer.held_out_split(labels, 0.4, seed=0)
+    assert len(np.intersect1d(pool, held)) == 0 and len(pool) + len(held) == len(labels)
+    shares = np.bincount(labels[held]) / np.bincount(labels)
+    assert np.allclose(shares, 0.4, atol=0.01)
+    assert np.array_equal(held, transfer.held_out_split(labels, 0.4, seed=0)[1])
+
+
+def test_few_shot_draws_k_of_each_digit(digits):
+    _, labels = digits
+    first = transfer.few_shot(labels, 3, seed=0)
+    assert np.bincount(labels[first]).tolist() == [3] * 10
+    assert np.array_equal(first, transfer.few_shot(labels, 3, seed=0))
+    assert not np.array_equal(first, transfer.few_shot(labels, 3, seed=1))
+    assert len(transfer.few_shot(labels, None, seed=0)) == len(labels)
+    with pytest.raises(ValueError, match="Digit 8 has 174 images"):
+        transfer.few_shot(labels, 175, seed=0)
+
+
+def trainable_names(model: keras.Model) -> set[str]:
+    return {weight.path for weight in model.trainable_weights}
+
+
+def test_strategies_freeze_what_they_say():
+    base = build_cnn()
+    head = transfer.reusable(base, "head")
+    assert trainable_names(head) == {w.path for w in head.layers[-1].trainable_weights}
+    full = transfer.reusable(base, "full")
+    batchnorms = [layer for layer in full.layers
+                  if isinstance(layer, keras.layers.BatchNormalization)]
+    assert batchnorms and not any(layer.trainable for layer in batchnorms)
+    assert all(np.array_equal(a, b) for a, b in zip(full.get_weights(), base.get_weights(),
+                                                    strict=True))
+    scratch = transfer.reusable(base, "scratch")
+    assert not np.array_equal(scratch.layers[1].get_weights()[0], base.layers[1].get_weights()[0])
+    with pytest.raises(ValueError, match="Unknown strategy"):
+        transfer.reusable(base, "gradual-ish")
+
+
+def test_full_finetuning_keeps_mnist_batchnorm_statistics(digits, tmp_path):
+    images, labels = digits
+    base = build_cnn()
+    chosen = transfer.few_shot(labels, 2, seed=0)
+    config = transfer.FinetuneConfig("full", epochs=1, epoch_images=40)
+    transfer.finetune(base, (images[chosen], labels[chosen]), (images[:50], labels[:50]),
+                      (images[50:100], labels[50:100]), config, models_dir=tmp_path)
+    tuned = load_model(tmp_path / "finetuned.keras")
+    moved = [not np.allclose(a, b) for a, b in zip(tuned.get_weights(), base.get_weights(),
+                                                   strict=True)]
+    for layer, tuned_layer in zip(base.layers, tuned.layers, strict=True):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            mean, variance = layer.moving_mean.numpy(), layer.moving_variance.numpy()
+            assert np.array_equal(tuned_layer.moving_mean.numpy(), mean)
+            assert np.array_equal(tuned_layer.moving_variance.numpy(), variance)
+    assert any(moved)  # the convolutions did learn
+
+
+def labelled_folder(folder: Path, per_digit: int = 3) -> Path:
+    """Generator-made digits (canvas and paper kinds) saved as <digit>/<kind><n>.<ext>."""
+    folder.mkdir(parents=True, exist_ok=True)
+    kinds = ("canvas_white", "scan_pen", "photo_marker")
+    for kind, index, digit, data, suffix in render_kinds(10 * per_digit // len(kinds) + 1, 7,
+                                                         kinds, rotate_digits=True):
+        (folder / str(digit)).mkdir(exist_ok=True)
+        (folder / str(digit) / f"{kind}{index}{suffix}").write_bytes(data)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def base_model() -> Path:
+    path = available_model()
+    if path is None:
+        pytest.skip("no trained CNN (models/cnn.keras)")
+    return path
+
+
+def test_finetune_writes_a_model_predict_loads(base_model, tmp_path, capsys):
+    from digitlab import predict
+
+    folder = labelled_folder(tmp_path / "mine")
+    out = tmp_path / "models" / "mine.keras"
+    assert finetune.main([str(folder), "--model", str(base_model), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    before, after = (int(part.split("%")[0].split()[-1])
+                     for part in printed.split("held-out")[1].split(",")[:2])
+    assert after >= before
+    metrics = json.loads((out.parent / "mine.metrics.json").read_text())
+    assert metrics["finetune"]["strategy"] == "full"
+    some_image = next((folder / "4").iterdir())
+    assert predict.main(["--model", str(out), str(some_image)]) == 0
+    assert json.loads(capsys.readouterr().out)["digit"] is not None
+
+
+def test_finetune_bad_folders(base_model, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(LabelError, match="no labelled images"):
+        finetune.main([str(empty), "--model", str(base_model)])
+    with pytest.raises(LabelError, match="not a folder"):
+        finetune.main([str(tmp_path / "nowhere"), "--model", str(base_model)])
+    bad_label = tmp_path / "bad_label"
+    bad_label.mkdir()
+    (bad_label / "12_two_digits.png").write_bytes(b"")
+    with pytest.raises(LabelError, match="'12' is not a digit 0-9"):
+        finetune.main([str(bad_label), "--model", str(base_model)])
+
+
+def test_finetune_skips_unreadable_and_warns_of_missing_digits(base_model, tmp_path, capsys):
+    folder = tmp_path / "partial"
+    folder.mkdir()
+    for kind, index, digit, data, suffix in render_kinds(4, 3, ("canvas_black",)):
+        if digit < 4:
+            (folder / f"{digit}_{kind}{index}{suffix}").write_bytes(data)
+    (folder / "5_broken.png").write_bytes(b"not a png at all")
+    out = tmp_path / "partial.keras"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert finetune.main([str(folder), "--model", str(base_model), "--out", str(out)]) == 0
+    assert any("4, 5, 6, 7, 8, 9" in str(w.message) for w in caught)
+    assert "skipped" in capsys.readouterr().err and out.is_file()
+
+
+def test_finetune_never_overwrites_or_accepts_a_non_model(base_model, tmp_path):
+    folder = labelled_folder(tmp_path / "mine", per_digit=1)
+    out = tmp_path / "existing.keras"
+    out.write_bytes(b"precious")
+    with pytest.raises(ModelError, match="pass --overwrite"):
+        finetune.main([str(folder), "--model", str(base_model), "--out", str(out)])
+    assert out.read_bytes() == b"precious"
+    not_a_model = tmp_path / "notes.keras"
+    not_a_model.write_text("hello")
+    with pytest.raises(ModelError, match="not a Keras 3 model file"):
+        finetune.main([str(folder), "--model", str(not_a_model), "--out",
+                       str(tmp_path / "new.keras")])
+    assert not (tmp_path / "new.keras").exists()
