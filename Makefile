@@ -28,6 +28,7 @@ lint: install
 	$(PY) -m ruff check src tests benchmarks notebooks
 
 test: lint data
+	$(PY) -m digitlab report --check
 	$(PY) -m pytest
 
 lab: install

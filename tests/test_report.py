@@ -28,5 +28,50 @@ def test_training_table_is_read_from_the_metrics_files(tmp_path):
 
 def test_readme_markers_exist_for_every_generated_section():
     readme = (report.config.PROJ_ROOT / "README.md").read_text()
-    for name in ("training", "main-job", "results", "exports", "custom-images", "real-images"):
+    for name in report.sections():
         assert f"<!-- {name}:start -->" in readme and f"<!-- {name}:end -->" in readme
+
+
+def copy_results(tmp_path):
+    """The committed README, models/ results and benchmarks/results/ in a scratch folder."""
+    import shutil
+
+    root = report.config.PROJ_ROOT
+    shutil.copy(root / "README.md", tmp_path / "README.md")
+    shutil.copytree(root / "models", tmp_path / "models")
+    shutil.copytree(root / "benchmarks" / "results", tmp_path / "results")
+    return tmp_path / "README.md", tmp_path / "models", tmp_path / "results"
+
+
+def test_check_passes_on_the_committed_readme_and_results(tmp_path):
+    assert report.check(*copy_results(tmp_path)) == []
+
+
+def test_check_names_an_edited_readme_number(tmp_path):
+    readme, models, results = copy_results(tmp_path)
+    text = readme.read_text()
+    section = report.section_text(text, "exports")
+    first_number = next(cell for cell in section.split("|") if "99." in cell)
+    readme.write_text(text.replace(first_number, first_number.replace("99.", "98."), 1))
+    problems = report.check(readme, models, results)
+    assert len(problems) == 1 and "'exports' differs from exports.csv" in problems[0]
+
+
+def test_check_names_results_of_a_replaced_model(tmp_path):
+    readme, models, results = copy_results(tmp_path)
+    (models / "cnn.keras").write_bytes((models / "cnn.keras").read_bytes() + b"\0")
+    problems = report.check(readme, models, results)
+    named = {problem.split(" measured ")[0] for problem in problems if " measured " in problem}
+    assert {"comparison.csv", "exports.csv", "transfer.json", "real_images.json",
+            "custom_images.json", "predict_speed.json"} <= named
+    assert all("cnn.keras" in problem for problem in problems)
+
+
+def test_report_check_command_exit_status(monkeypatch, capsys):
+    from digitlab import cli
+
+    monkeypatch.setattr(report, "check", lambda: [])
+    assert cli.main(["report", "--check"]) == 0
+    monkeypatch.setattr(report, "check", lambda: ["README section 'x' differs from x.csv"])
+    assert cli.main(["report", "--check"]) == 1
+    assert "out of date: README section 'x' differs" in capsys.readouterr().err

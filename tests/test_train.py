@@ -1,9 +1,4 @@
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import keras
 import matplotlib.pyplot as plt
@@ -171,32 +166,6 @@ def test_failed_save_keeps_the_previous_model(tmp_path, monkeypatch):
         train.save_atomically(model, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["mlp.keras"]
-
-
-KILLED_RUN = """
-import sys
-from digitlab import data, models, train
-mnist = data.subsample(data.load_mnist(sys.argv[1], mirrors=()), 3000, 100)
-model = models.build_mlp(name="mlp")
-train.train(model, mnist, train.TrainConfig(epochs=50, validation_size=100), None,
-            models_dir=sys.argv[2], verbose=2)
-"""
-
-
-def test_killing_a_training_run_leaves_the_previous_model_loadable(mnist_dir, tmp_path):
-    path = tmp_path / "mlp.keras"
-    models.build_mlp().save(path)
-    before = path.read_bytes()
-    run = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(mnist_dir), str(tmp_path)],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 120
-    for line in run.stdout:  # wait until training is really under way
-        if line.startswith("Epoch 2/") or time.monotonic() > deadline:
-            break
-    os.kill(run.pid, signal.SIGKILL)
-    run.wait()
-    assert path.read_bytes() == before
-    assert models.load_model(path).name == "mlp"
 
 
 def test_learning_curves_mark_the_kept_epoch():

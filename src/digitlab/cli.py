@@ -28,8 +28,15 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from digitlab.report import update_all
+    from digitlab.report import check, update_all
 
+    if args.check:
+        problems = check()
+        for problem in problems:
+            print(f"out of date: {problem}", file=sys.stderr)
+        print("README and results agree." if not problems else
+              f"{len(problems)} problem(s): the README or results are out of date.")
+        return 1 if problems else 0
     for section in update_all():
         print(f"README section updated: {section}")
     return 0
@@ -86,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(run=cmd_train)
 
     report = commands.add_parser("report", help="regenerate README tables from saved metrics")
+    report.add_argument("--check", action="store_true",
+                        help="change nothing; exit 1 naming every README table or results file "
+                             "that is out of date")
     report.set_defaults(run=cmd_report)
 
     # These own their arguments: see `python -m digitlab predict --help`.

@@ -19,6 +19,7 @@ from digitlab import config
 from digitlab.errors import DigitlabError, ModelError
 from digitlab.models import load_model
 from digitlab.preprocess import scale_images
+from digitlab.provenance import file_sha256
 from digitlab.report import markdown_table
 
 NUM_CLASSES = 10
@@ -251,6 +252,8 @@ def comparison_table(models: dict[str, keras.Model], results: dict[str, Predicti
         path = models_dir / f"{name}.keras"
         rows.append({
             "model": name,
+            "file": path.name,
+            "sha256": file_sha256(path) if path.is_file() else "",
             "test_images": len(result.labels),
             "test_accuracy": result.accuracy,
             "test_errors": result.errors,

@@ -17,6 +17,7 @@ from digitlab import config
 from digitlab.errors import ModelError
 from digitlab.models import INPUT_SHAPE, NUM_CLASSES
 from digitlab.preprocess import scale_images
+from digitlab.provenance import file_sha256
 
 # name -> file suffix appended to the model's stem, e.g. models/cnn_int8.tflite
 EXPORTS = {"float32": "_float32.tflite", "int8": "_int8.tflite", "onnx": ".onnx"}
@@ -278,6 +279,7 @@ def measure_exports(paths: dict[str, Path], x_test: np.ndarray, y_test: np.ndarr
         rows.append({
             "format": name,
             "file": path.name,
+            "sha256": file_sha256(path),
             "size_kb": round(path.stat().st_size / 1024, 1),
             "test_accuracy": round(float(np.mean(predicted == y_test)) * 100, 2),
             "agreement": round(float(np.mean(predicted == reference)) * 100, 3),
@@ -312,9 +314,9 @@ def exports_markdown(table: pd.DataFrame | str | Path | None = None) -> str:
                "size_vs_float32": "size vs float32", "test_accuracy": "test accuracy (%)",
                "accuracy_change": "change (points)", "agreement": "same digit as Keras (%)",
                "latency_ms": "1-image latency (ms)"}
-    rows = [{headers[column]: _format_cell(column, value) for column, value in row.items()}
-            for row in table.to_dict("records")]
-    return markdown_table(rows, [headers[column] for column in table.columns])
+    rows = [{headers[column]: _format_cell(column, value) for column, value in row.items()
+             if column in headers} for row in table.to_dict("records")]
+    return markdown_table(rows, [headers[column] for column in table.columns if column in headers])
 
 
 def _format_cell(column: str, value) -> str:

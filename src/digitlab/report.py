@@ -1,5 +1,6 @@
 """Generated README sections: tables written from saved metrics, never typed by hand."""
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -92,24 +93,91 @@ def transfer_table(path: Path | None = None) -> str:
             f"from `{record['source_model']}`, SHA-256 `{record['source_model_sha256'][:12]}…`).")
 
 
-def update_all(readme: Path | None = None) -> list[str]:
-    """Regenerate every README section whose source files exist; return the sections written."""
+def sections(models_dir: Path | None = None, results_dir: Path | None = None) -> dict:
+    """Each generated README section: (the results file it comes from, a function rendering it)."""
     from digitlab import evaluate, export
 
-    results = config.PROJ_ROOT / "benchmarks" / "results"
-    custom_images, real_images = results / "custom_images.md", results / "real_images.md"
-    sections = {
-        "training": (config.MODELS_DIR / "mlp.metrics.json", training_table),
-        "main-job": (config.MODELS_DIR / "main_job_times.json", main_job_table),
-        "results": (config.MODELS_DIR / "comparison.csv", evaluate.results_markdown),
-        "exports": (config.MODELS_DIR / export.TABLE_NAME, export.exports_markdown),
-        "transfer": (config.MODELS_DIR / "transfer.json", transfer_table),
-        "custom-images": (custom_images, custom_images.read_text),
-        "real-images": (real_images, real_images.read_text),
+    models_dir = Path(models_dir or config.MODELS_DIR)
+    results = Path(results_dir or config.PROJ_ROOT / "benchmarks" / "results")
+    return {
+        "training": (models_dir / "mlp.metrics.json", lambda: training_table(models_dir)),
+        "seeds": (results / "seeds.md", (results / "seeds.md").read_text),
+        "main-job": (models_dir / "main_job_times.json", lambda: main_job_table(models_dir)),
+        "results": (models_dir / "comparison.csv",
+                    lambda: evaluate.results_markdown(models_dir / "comparison.csv")),
+        "exports": (models_dir / export.TABLE_NAME,
+                    lambda: export.exports_markdown(models_dir / export.TABLE_NAME)),
+        "transfer": (models_dir / "transfer.json",
+                     lambda: transfer_table(models_dir / "transfer.json")),
+        "custom-images": (results / "custom_images.md", (results / "custom_images.md").read_text),
+        "real-images": (results / "real_images.md", (results / "real_images.md").read_text),
     }
+
+
+def update_all(readme: Path | None = None) -> list[str]:
+    """Regenerate every README section whose source files exist; return the sections written."""
     written = []
-    for name, (source, render) in sections.items():
+    for name, (source, render) in sections().items():
         if source.exists():
             update_readme(name, render(), readme)
             written.append(name)
     return written
+
+
+def section_text(text: str, name: str) -> str | None:
+    """What stands between the markers of section `name` in `text`, stripped; None if absent."""
+    match = re.search(re.escape(f"<!-- {name}:start -->") + "(.*?)"
+                      + re.escape(f"<!-- {name}:end -->"), text, re.DOTALL)
+    return match.group(1).strip() if match else None
+
+
+def measured_models(record) -> list[tuple[str, str]]:
+    """Every (model file name, SHA-256) a results record names, at any depth: a dictionary
+    holding `model` and `model_sha256` (or `source_model` and `source_model_sha256`)."""
+    found = []
+    if isinstance(record, dict):
+        for key in ("model", "source_model"):
+            if isinstance(record.get(key), str) and isinstance(record.get(f"{key}_sha256"), str):
+                found.append((Path(record[key]).name, record[f"{key}_sha256"]))
+        for value in record.values():
+            found += measured_models(value)
+    elif isinstance(record, list):
+        for value in record:
+            found += measured_models(value)
+    return found
+
+
+def check(readme: Path | None = None, models_dir: Path | None = None,
+          results_dir: Path | None = None) -> list[str]:
+    """What is out of date: README sections that differ from what their results give, and
+    results files that measured another model than the one in models/. Empty when all agree."""
+    from digitlab.provenance import file_sha256
+
+    models_dir = Path(models_dir or config.MODELS_DIR)
+    results_dir = Path(results_dir or config.PROJ_ROOT / "benchmarks" / "results")
+    text = Path(readme or config.PROJ_ROOT / "README.md").read_text()
+    problems = []
+    for name, (source, render) in sections(models_dir, results_dir).items():
+        shown = section_text(text, name)
+        if shown is None:
+            problems.append(f"README section {name!r}: its markers are missing")
+        elif not source.exists():
+            problems.append(f"README section {name!r}: its source {source.name} is missing")
+        elif shown != render().strip():
+            problems.append(f"README section {name!r} differs from {source.name}: run "
+                            "`python -m digitlab report`")
+    hashes: dict[str, str] = {}
+    records = {path: measured_models(json.loads(path.read_text()))
+               for path in sorted([*models_dir.glob("*.json"), *results_dir.glob("*.json")])}
+    for path in sorted(models_dir.glob("*.csv")):
+        with path.open(newline="") as handle:
+            records[path] = [(row["file"], row["sha256"]) for row in csv.DictReader(handle)
+                             if row.get("file") and row.get("sha256")]
+    for path, measured in records.items():
+        for model, digest in measured:
+            if model not in hashes and (models_dir / model).is_file():
+                hashes[model] = file_sha256(models_dir / model)
+            if model in hashes and digest != hashes[model]:
+                problems.append(f"{path.name} measured {model} with SHA-256 {digest[:12]}…, but "
+                                f"models/{model} is {hashes[model][:12]}…: measure it again")
+    return problems

@@ -14,7 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 from digitlab import config
-from digitlab.provenance import git_state, mnist_hashes
+from digitlab.provenance import file_sha256, git_state, mnist_hashes
+from digitlab.resume import Checkpoint, ResumableEarlyStopping, fingerprint
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,16 @@ PARALLEL_CALLS = os.cpu_count() or 1  # batches prepared at once (tf.data autotu
 
 
 def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, training: bool,
-                 augmentation: keras.Layer | None = None, seed: int = 0) -> tf.data.Dataset:
+                 augmentation: keras.Layer | None = None, seed: int = 0,
+                 epoch: tf.Variable | None = None) -> tf.data.Dataset:
     """A tf.data pipeline of (images scaled to 0..1, labels); shuffled and augmented if training.
 
     Args:
         images: (n, 28, 28) uint8.
         labels: (n,) integer digits.
+        epoch: when given, each epoch's order is drawn from (seed, the variable's value at the
+            epoch's start) alone (`EpochCounter` sets it), so a resumed run sees the orders an
+            uninterrupted one would; without it, tf.data reshuffles on every pass.
     """
     images = np.asarray(images)
     if images.ndim != 3 or images.shape[1:] != (28, 28):
@@ -72,8 +77,14 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, traini
     # Shuffle indices, not images: refilling a shuffle buffer of 55,000 images stalled the start
     # of an epoch by up to 20 s on a 2-core CPU. Same seed, same order, same model as before.
     dataset = tf.data.Dataset.range(len(images))
-    if training:
+    if training and epoch is None:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    elif training:
+        count = len(images)
+        dataset = tf.data.Dataset.from_tensors(count).map(
+            lambda n: tf.random.experimental.stateless_shuffle(
+                tf.range(n, dtype=tf.int64),
+                seed=tf.stack([tf.constant(seed, tf.int64), epoch.value()]))).unbatch()
     dataset = dataset.batch(batch_size).map(
         lambda index: (tf.cast(tf.gather(images, index), tf.float32) / 255.0,
                        tf.gather(labels, index)), num_parallel_calls=PARALLEL_CALLS)
@@ -128,6 +139,17 @@ def hardware() -> dict:
         gpus.append(f"{gpu.name} ({details.get('device_name', 'unknown model')})")
     return {"machine": platform.machine(), "processor": platform.processor(),
             "cpus": os.cpu_count(), "gpus": gpus}
+
+
+class EpochCounter(keras.callbacks.Callback):
+    """Sets a variable to the number of the epoch about to start (the shuffling reads it)."""
+
+    def __init__(self, variable: tf.Variable):
+        super().__init__()
+        self.variable = variable
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.variable.assign(epoch)
 
 
 class LearningRateLog(keras.callbacks.Callback):
@@ -193,7 +215,9 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
     and save it with its metrics.
 
     Writes `models/<model.name>.keras`, `.metrics.json` and `.history.csv`, each through a
-    temporary file and a rename, so an interrupted run leaves the previous files intact.
+    temporary file and a rename, so an interrupted run leaves the previous files intact. After
+    every epoch the run's state goes to `models/.<model.name>.resume.npz`: started again, an
+    interrupted run carries on after its last completed epoch (`digitlab.resume`).
 
     Args:
         model: an uncompiled digitlab model (see `digitlab.models`).
@@ -215,42 +239,60 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
             x_train, y_train, train_config.validation_size, train_config.seed)
     else:
         (x_fit, y_fit), (x_val, y_val) = (x_train, y_train), validation
-    train_data = make_dataset(x_fit, y_fit, train_config.batch_size, True, augmentation,
-                              train_config.seed)
-    val_data = make_dataset(x_val, y_val, 1024, False)
     steps = int(np.ceil(len(x_fit) / train_config.batch_size))
     compile_model(model, train_config, steps)
-    callbacks = [LearningRateLog(), *(extra_callbacks or [])]
+    model.optimizer.build(model.trainable_variables)
+    stopper = None
     if train_config.keep == "best":
         # Validation loss, not accuracy: on 5,000 images accuracy moves in steps of 0.02 points
         # and its best epoch is often chance (once epoch 10 of 14, mid-schedule); the loss is
         # smooth.
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=train_config.patience, restore_best_weights=True))
+        stopper = ResumableEarlyStopping(monitor="val_loss", patience=train_config.patience,
+                                         restore_best_weights=True)
     elif train_config.keep != "last":
         raise ValueError(f"keep must be 'best' or 'last', got {train_config.keep!r}.")
+    models_dir = Path(models_dir or config.MODELS_DIR)
+    key = fingerprint(asdict(train_config), model.name, model.count_params(),
+                      [type(layer).__name__ for layer in model.layers],
+                      augmentation.get_config() if augmentation is not None else None,
+                      len(x_fit), len(x_val))
+    checkpoint = Checkpoint(models_dir / f".{model.name}.resume.npz", key, augmentation, stopper)
+    done = checkpoint.restore(model)
+    epoch = tf.Variable(done, dtype=tf.int64, trainable=False)
+    train_data = make_dataset(x_fit, y_fit, train_config.batch_size, True, augmentation,
+                              train_config.seed, epoch)
+    val_data = make_dataset(x_val, y_val, 1024, False)
+    # The checkpoint comes last, so it saves what every other callback did this epoch.
+    callbacks = [EpochCounter(epoch), LearningRateLog(), *([stopper] if stopper else []),
+                 *(extra_callbacks or []), checkpoint]
     start = time.perf_counter()
-    history = model.fit(train_data, validation_data=val_data, epochs=train_config.epochs,
-                        callbacks=callbacks, verbose=verbose)
+    if done < train_config.epochs and not checkpoint.stopped:
+        model.fit(train_data, validation_data=val_data, epochs=train_config.epochs,
+                  initial_epoch=done, callbacks=callbacks, verbose=verbose)
+    elif stopper is not None and stopper.resume_state["best_weights"] is not None:
+        model.set_weights(stopper.resume_state["best_weights"])  # what its end would restore
     seconds = time.perf_counter() - start
-    kept = kept_epoch(history.history) if train_config.keep == "best" else len(history.epoch) - 1
+    history = checkpoint.history
+    kept = kept_epoch(history) if train_config.keep == "best" else len(history["loss"]) - 1
     temperature = fit_temperature(model.predict(val_data, verbose=0), y_val)
     apply_temperature(model, temperature)
     test = model.evaluate(make_dataset(x_test, y_test, 1024, False), verbose=0, return_dict=True)
     test_accuracy = test["accuracy"]
 
-    models_dir = Path(models_dir or config.MODELS_DIR)
     path = models_dir / f"{model.name}.keras"
+    save_atomically(without_optimizer(model), path)
     metrics = {
         "name": model.name,
+        "model": path.name,
+        "model_sha256": file_sha256(path),
         "test_accuracy": float(test_accuracy),
         "test_loss": float(test["crossentropy"]),  # without label smoothing
         "test_errors": int(round((1 - test_accuracy) * len(x_test))),
-        "val_accuracy": float(history.history["val_accuracy"][kept]),
+        "val_accuracy": float(history["val_accuracy"][kept]),
         "kept_epoch": kept + 1,
         "temperature": temperature,
         "parameters": int(model.count_params()),
-        "epochs_run": len(history.history["loss"]),
+        "epochs_run": len(history["loss"]),
         "train_seconds": round(seconds, 1),
         "train_images": len(x_fit),
         "validation_images": len(x_val),
@@ -265,10 +307,10 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
         "hardware": hardware(),
         **(record or {}),
     }
-    save_atomically(without_optimizer(model), path)
-    write_text_atomically(models_dir / f"{model.name}.history.csv", history_csv(history.history))
+    write_text_atomically(models_dir / f"{model.name}.history.csv", history_csv(history))
     write_text_atomically(models_dir / f"{model.name}.metrics.json",
                           json.dumps(metrics, indent=2) + "\n")
+    checkpoint.remove()  # the run is complete: a new one starts from scratch
     return metrics
 
 
