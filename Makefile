@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: all install data notebooks test lint lab app clean
+.PHONY: all install data notebooks test lint lab app tensorboard clean
 
 all: notebooks
 
@@ -39,3 +39,6 @@ clean:
 
 app: install
 	$(PY) -m digitlab app
+
+tensorboard: install
+	$(VENV)/bin/tensorboard --logdir runs

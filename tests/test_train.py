@@ -175,3 +175,23 @@ def test_learning_curves_mark_the_kept_epoch():
     [note] = figure.axes[0].texts
     assert note.get_text() == "kept 98.50%" and note.xy == (2, 0.985)
     plt.close(figure)
+
+
+def test_the_learning_rate_goes_to_the_history_and_tensorboard(tiny_mnist, tmp_path):
+    import tensorflow as tf
+
+    train.set_seed(3)
+    model = models.build_cnn(models.CNNConfig(filters=(8, 16), convs_per_block=(1, 1),
+                                              dense_units=16), name="cnn")
+    config = train.TrainConfig(epochs=2, batch_size=64, validation_size=200, learning_rate=0.01,
+                               seed=3)
+    train.train(model, tiny_mnist, config, None, models_dir=tmp_path / "models", verbose=0)
+    history = train.read_history(tmp_path / "models" / "cnn.history.csv")
+    # About the peak after the one-epoch warm-up (the cosine has just begun), then the end of
+    # the cosine: zero.
+    assert history["learning_rate"][0] == pytest.approx(0.01, rel=0.01)
+    assert history["learning_rate"][1] == 0.0
+    tags = {value.tag for path in (tmp_path / "runs" / "cnn").rglob("events.out.tfevents.*")
+            for event in tf.compat.v1.train.summary_iterator(str(path))
+            for value in event.summary.value}
+    assert {"epoch_learning_rate", "epoch_loss", "epoch_accuracy"} <= tags

@@ -210,7 +210,7 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
           augmentation: keras.Layer | None = None, models_dir: Path | None = None,
           extra_callbacks: list | None = None, verbose: int | str = 2,
           recipe: dict | None = None, validation: tuple | None = None,
-          record: dict | None = None) -> dict:
+          record: dict | None = None, log_dir: Path | None | bool = None) -> dict:
     """Train `model` on MNIST, calibrate it on the validation images, evaluate it on the test set
     and save it with its metrics.
 
@@ -229,6 +229,8 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
         validation: `(images, labels)` to validate on instead of `validation_size` images split
             off the training set (fine-tuning on a few images has none to spare).
         record: more to save in the metrics (e.g. what a fine-tuned model started from).
+        log_dir: where TensorBoard logs go (losses, accuracies, learning rate per epoch);
+            default `runs/<name>/<date-time>/` beside the models folder; False for none.
 
     Returns:
         The metrics dictionary that was saved.
@@ -262,9 +264,12 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
     train_data = make_dataset(x_fit, y_fit, train_config.batch_size, True, augmentation,
                               train_config.seed, epoch)
     val_data = make_dataset(x_val, y_val, 1024, False)
+    if log_dir is None:
+        log_dir = models_dir.parent / "runs" / model.name / time.strftime("%Y%m%d-%H%M%S")
+    logs = [keras.callbacks.TensorBoard(str(log_dir), write_graph=False)] if log_dir else []
     # The checkpoint comes last, so it saves what every other callback did this epoch.
     callbacks = [EpochCounter(epoch), LearningRateLog(), *([stopper] if stopper else []),
-                 *(extra_callbacks or []), checkpoint]
+                 *logs, *(extra_callbacks or []), checkpoint]
     start = time.perf_counter()
     if done < train_config.epochs and not checkpoint.stopped:
         model.fit(train_data, validation_data=val_data, epochs=train_config.epochs,
