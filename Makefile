@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: all install data notebooks test lint lab app tensorboard clean
+.PHONY: all install data notebooks results test lint lab app tensorboard clean
 
 all: notebooks
 
@@ -22,6 +22,18 @@ data: install
 
 notebooks: data
 	$(PY) -m digitlab notebooks
+	$(MAKE) results
+
+# The benchmarks whose numbers the README shows, measured again on the models just trained, then
+# the README's tables (`python -m digitlab report --check` says when any is out of date).
+results: install
+	$(PY) benchmarks/custom_images.py
+	$(PY) benchmarks/predict_speed.py
+	@if [ -f ../shared/real_digits_dev/manifest.csv ]; then \
+		$(PY) benchmarks/real_images.py --no-sheet; \
+	else \
+		echo "real_images: ../shared/real_digits_dev is absent; its README table keeps its last measurement"; \
+	fi
 	$(PY) -m digitlab report
 
 lint: install

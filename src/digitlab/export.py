@@ -264,7 +264,7 @@ def measure_exports(paths: dict[str, Path], x_test: np.ndarray, y_test: np.ndarr
         One row per file: format, file, size_kb, size_vs_float32 (the .tflite float32 file,
         or Keras without one), test_accuracy (%),
         accuracy_change (points vs Keras), agreement (% of test images with Keras' digit),
-        latency_ms (median single image).
+        latency_ms (median single image), sha256 (of the file measured).
     """
     if "keras" not in paths:
         raise ValueError("measure_exports needs the Keras model under the key 'keras' "
@@ -279,11 +279,11 @@ def measure_exports(paths: dict[str, Path], x_test: np.ndarray, y_test: np.ndarr
         rows.append({
             "format": name,
             "file": path.name,
-            "sha256": file_sha256(path),
             "size_kb": round(path.stat().st_size / 1024, 1),
             "test_accuracy": round(float(np.mean(predicted == y_test)) * 100, 2),
             "agreement": round(float(np.mean(predicted == reference)) * 100, 3),
             "latency_ms": round(single_image_latency(runner, images[0], repeats), 3),
+            "sha256": file_sha256(path),
         })
     table = pd.DataFrame(rows)
     keras_row = table[table["format"] == "keras"].iloc[0]

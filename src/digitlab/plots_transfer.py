@@ -34,7 +34,7 @@ def plot_accuracy_vs_shots(summary: pd.DataFrame, zero_shot: float) -> plt.Figur
         summary: rows of strategy, k (int or "all"), mean, sd.
     """
     fig, ax = plt.subplots(figsize=(8, 4.2))
-    order = [k for k in summary["k"].unique() if k != "all"]
+    order = sorted({k for k in summary["k"] if k != "all"})
     positions = {k: i for i, k in enumerate(order + ["all"])}
     for strategy, rows in summary.groupby("strategy", sort=False):
         x = [positions[k] for k in rows["k"]]

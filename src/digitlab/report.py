@@ -82,15 +82,18 @@ def transfer_table(path: Path | None = None) -> str:
     cells: dict[str, dict[str, str]] = {}
     for row in record["summary"]:
         sd = "" if row["sd"] is None else f" ± {row['sd']:.2%}"
-        cells.setdefault(str(row["k"]), {})[row["strategy"]] = f"{row['mean']:.2%}{sd}"
+        cells.setdefault(str(row["k"]), {})[row["strategy"]] = \
+            f"{row['mean']:.2%}{sd} ({row['draws']})"
     strategies = list(dict.fromkeys(row["strategy"] for row in record["summary"]))
-    rows = [{"labelled images per digit": k, **by_strategy} for k, by_strategy in cells.items()]
+    order = sorted(cells, key=lambda k: (k == "all", int(k) if k.isdigit() else 0))
+    rows = [{"labelled images per digit": k, **cells[k]} for k in order]
     return (f"Without any new label (zero-shot) the MNIST CNN reads "
             f"**{record['zero_shot_accuracy']:.2%}** of them.\n\n"
             + markdown_table(rows, ["labelled images per digit", *strategies])
-            + f"\n\nHeld-out accuracy on {record['held_out']} scikit-learn digits, mean ± sd "
-            f"over {record['draws']} draws; from `models/transfer.json` (notebook 08, starting "
-            f"from `{record['source_model']}`, SHA-256 `{record['source_model_sha256'][:12]}…`).")
+            + f"\n\nHeld-out accuracy on {record['held_out']} scikit-learn digits: mean ± sd "
+            f"over (n) draws of the k images; from `models/transfer.json` (notebook 08, "
+            f"starting from `{record['source_model']}`, SHA-256 "
+            f"`{record['source_model_sha256'][:12]}…`).")
 
 
 def sections(models_dir: Path | None = None, results_dir: Path | None = None) -> dict:
