@@ -49,9 +49,9 @@ class Checkpoint(keras.callbacks.Callback):
     """
 
     def __init__(self, path: Path, key: str, augmentation: keras.Layer | None = None,
-                 stopper: ResumableEarlyStopping | None = None):
+                 stopper: ResumableEarlyStopping | None = None, enabled: bool = True):
         super().__init__()
-        self.path, self.key = Path(path), key
+        self.path, self.key, self.enabled = Path(path), key, enabled
         self.augmentation, self.stopper = augmentation, stopper
         self.history: dict[str, list[float]] = {}
         self.epochs_done = 0
@@ -66,7 +66,8 @@ class Checkpoint(keras.callbacks.Callback):
         for name, value in (logs or {}).items():
             self.history.setdefault(name, []).append(float(value))
         self.epochs_done = epoch + 1
-        self.save()
+        if self.enabled:
+            self.save()
 
     def save(self) -> None:
         arrays = {f"v{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(self.tracked())}
@@ -88,7 +89,7 @@ class Checkpoint(keras.callbacks.Callback):
         """Load the saved state into `model` (compiled, optimizer built) and the callbacks;
         return the epochs already done (0 when there is no state of this run)."""
         self.set_model(model)
-        if not self.path.is_file():
+        if not self.enabled or not self.path.is_file():
             return 0
         try:
             with np.load(self.path) as saved:

@@ -75,7 +75,7 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, traini
     images = tf.constant(images.astype(np.uint8)[..., np.newaxis])
     labels = tf.constant(np.asarray(labels, np.int32))
     # Shuffle indices, not images: refilling a shuffle buffer of 55,000 images stalled the start
-    # of an epoch by up to 20 s on a 2-core CPU. Same seed, same order, same model as before.
+    # of an epoch by up to 20 s on a 2-core CPU.
     dataset = tf.data.Dataset.range(len(images))
     if training and epoch is None:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
@@ -210,7 +210,8 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
           augmentation: keras.Layer | None = None, models_dir: Path | None = None,
           extra_callbacks: list | None = None, verbose: int | str = 2,
           recipe: dict | None = None, validation: tuple | None = None,
-          record: dict | None = None, log_dir: Path | None | bool = None) -> dict:
+          record: dict | None = None, log_dir: Path | None | bool = None,
+          resumable: bool = True) -> dict:
     """Train `model` on MNIST, calibrate it on the validation images, evaluate it on the test set
     and save it with its metrics.
 
@@ -231,6 +232,8 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
         record: more to save in the metrics (e.g. what a fine-tuned model started from).
         log_dir: where TensorBoard logs go (losses, accuracies, learning rate per epoch);
             default `runs/<name>/<date-time>/` beside the models folder; False for none.
+        resumable: save the run's state after every epoch (False for runs of seconds, such as
+            fine-tuning on a few images, where writing it would cost more than it saves).
 
     Returns:
         The metrics dictionary that was saved.
@@ -258,7 +261,8 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
                       [type(layer).__name__ for layer in model.layers],
                       augmentation.get_config() if augmentation is not None else None,
                       len(x_fit), len(x_val))
-    checkpoint = Checkpoint(models_dir / f".{model.name}.resume.npz", key, augmentation, stopper)
+    checkpoint = Checkpoint(models_dir / f".{model.name}.resume.npz", key, augmentation, stopper,
+                            enabled=resumable)
     done = checkpoint.restore(model)
     epoch = tf.Variable(done, dtype=tf.int64, trainable=False)
     train_data = make_dataset(x_fit, y_fit, train_config.batch_size, True, augmentation,

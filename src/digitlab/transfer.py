@@ -167,7 +167,8 @@ def finetune(base: keras.Model, training: tuple, validation: tuple, held_out: tu
                 "digits": sorted(int(digit) for digit in np.unique(training[1]))}
     return train(model, ((x, y), held_out), config.train_config(seed), augmentation,
                  models_dir=models_dir, validation=validation, verbose=verbose,
-                 record={"finetune": settings, **(record or {})}, log_dir=False)
+                 record={"finetune": settings, **(record or {})}, log_dir=False,
+                 resumable=False)
 
 
 # What notebook 08 compares, each with its best settings on validation images.
