@@ -90,7 +90,7 @@ def summarise(kinds: list[str], seeds: list[int], runs_dir: Path, mnist) -> dict
 
 
 def markdown(result: dict) -> str:
-    """The README's seeds table: mean ± sd beside the committed run, and the ensemble."""
+    """The README's seeds table: mean ± sd per recipe, and the CNN ensemble."""
     rows = []
     for kind, summary in result["summary"].items():
         val, test = summary["val_accuracy"], summary["test_accuracy"]
@@ -124,14 +124,18 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--kinds", nargs="+", default=["cnn", "mlp"], choices=["cnn", "mlp"])
-    parser.add_argument("--runs", default=str(RUNS_DIR), help="where the seeds' models go")
-    parser.add_argument("--results", default=str(RESULTS_DIR), help="where to write results")
-    parser.add_argument("--quick", action="store_true", help="smoke run: tiny data, 1-2 epochs")
+    parser.add_argument("--runs", help="where the seeds' models go (default: "
+                                        "benchmarks/output/seeds/)")
+    parser.add_argument("--results", help="where to write results (default: benchmarks/results/)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run (tiny data, 1-2 epochs) in benchmarks/output/seeds_quick")
     args = parser.parse_args(argv)
     mnist = data.load_mnist()
+    quick_dir = HERE / "output" / "seeds_quick"  # smoke runs never mix with the real ones
     if args.quick:
         mnist = data.subsample(mnist, 2000, 500)
-    runs_dir = Path(args.runs)
+    runs_dir = Path(args.runs or (quick_dir if args.quick else RUNS_DIR))
+    args.results = args.results or str(quick_dir if args.quick else RESULTS_DIR)
     train_missing(args.kinds, args.seeds, runs_dir, mnist, args.quick)
     result = summarise(args.kinds, args.seeds, runs_dir, mnist)
     results_dir = Path(args.results)

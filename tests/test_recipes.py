@@ -58,9 +58,20 @@ def test_train_config_rebuilds_a_recorded_run(mnist_dir, tmp_path, monkeypatch, 
     assert all(np.array_equal(a, b) for a, b in zip(*weights, strict=True))
 
 
-def test_train_config_refuses_a_file_without_recipe(tmp_path):
+def test_train_config_refuses_bad_files_and_never_overwrites(tmp_path):
     old = tmp_path / "old.metrics.json"
     old.write_text(json.dumps({"name": "cnn", "test_accuracy": 0.99}))
-    with pytest.raises(ModelError, match="no recorded recipe|not a metrics file"):
+    with pytest.raises(ModelError, match="not a metrics file with a recorded recipe"):
         recipes.rerun(old, tmp_path)
-    assert cli.main(["train", "--config", str(old), "--out", str(tmp_path)]) == 2
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("not json [")
+    for bad in (old, garbage, tmp_path / "missing.json"):
+        assert cli.main(["train", "--config", str(bad), "--out", str(tmp_path / "x")]) == 2
+    recorded = tmp_path / "cnn.metrics.json"
+    recorded.write_text(json.dumps({"name": "cnn", "recipe": TINY.record()}))
+    with pytest.raises(ModelError, match="never goes into models/"):
+        recipes.rerun(recorded, PROJ_ROOT / "models")
+    (tmp_path / "cnn.keras").write_bytes(b"precious")
+    with pytest.raises(ModelError, match="pass --overwrite"):
+        recipes.rerun(recorded, tmp_path)
+    assert (tmp_path / "cnn.keras").read_bytes() == b"precious"

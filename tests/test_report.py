@@ -65,6 +65,12 @@ def test_check_names_results_of_a_replaced_model(tmp_path):
     assert {"comparison.csv", "exports.csv", "transfer.json", "real_images.json",
             "custom_images.json", "predict_speed.json"} <= named
     assert all("cnn.keras" in problem for problem in problems)
+    # Results of data that is not here cannot be remeasured, so they are not held against it.
+    elsewhere = report.check(readme, models, results, shared_dir=tmp_path / "no_shared")
+    assert not any(problem.startswith("real_images.json") for problem in elsewhere)
+    (models / "mlp.keras").unlink()
+    assert any("measured mlp.keras, which is not in models/" in problem
+               for problem in report.check(readme, models, results))
 
 
 def test_report_check_command_exit_status(monkeypatch, capsys):

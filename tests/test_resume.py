@@ -58,10 +58,10 @@ def test_a_killed_run_resumes_to_the_same_weights(mnist_dir, tmp_path):
     previous = killed / "cnn.keras"
     models.build_mlp(name="cnn").save(previous)  # an earlier model that must stay intact
     before = previous.read_bytes()
-    state = killed / ".cnn.resume.npz"
     run = start(mnist_dir, killed)
     deadline = time.monotonic() + 300
-    while state_epochs(state) < 1 and time.monotonic() < deadline and run.poll() is None:
+    while (state_epochs(state := next(killed.glob(".cnn.*.resume.npz"), killed / "none")) < 1
+           and time.monotonic() < deadline and run.poll() is None):
         time.sleep(0.02)
     time.sleep(0.3)  # into the next epoch
     os.kill(run.pid, signal.SIGKILL)

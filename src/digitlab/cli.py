@@ -43,12 +43,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import json
-
     from digitlab.recipes import rerun
 
-    recorded = json.loads(Path(args.config).read_text()) if Path(args.config).is_file() else {}
-    metrics = rerun(args.config, args.out)
+    metrics, recorded = rerun(args.config, args.out, args.overwrite)
     print(f"rebuilt {metrics['name']} into {args.out}: test accuracy "
           f"{metrics['test_accuracy']:.2%} (recorded {recorded.get('test_accuracy', 0):.2%})")
     return 0
@@ -90,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a .metrics.json written by training (e.g. models/cnn.metrics.json)")
     train.add_argument("--out", default="rebuilt", help="folder for the new model (default: "
                                                         "rebuilt/, never models/)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace a model already in --out")
     train.set_defaults(run=cmd_train)
 
     report = commands.add_parser("report", help="regenerate README tables from saved metrics")

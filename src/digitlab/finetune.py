@@ -143,8 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     if out.suffix != ".keras" or not MODEL_NAME.match(out.stem):
         raise ModelError(f"{out}: give the new model a name of letters, digits, '_', '-' or "
                          "'.' ending in .keras (for example models/my_digits.keras).")
-    if out.exists() and not args.overwrite:
-        raise ModelError(f"{out} exists; pass --overwrite to replace it, or another --out.")
+    written = [out, out.with_name(f"{out.stem}.metrics.json"),
+               out.with_name(f"{out.stem}.history.csv")]
+    existing = [path for path in written if path.exists()]
+    if existing and not args.overwrite:
+        raise ModelError(f"{existing[0]} exists; pass --overwrite to replace it, or another "
+                         "--out.")
     model_path = Path(args.model) if args.model else available_model()
     if model_path is None:
         raise ModelError("No model to start from: train one (`make all`) or pass --model.")
@@ -166,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         warnings.warn("no local MNIST copy (run `make data`): fine-tuning without rehearsal",
                       stacklevel=1)
         settings = replace(settings, rehearsal=0)
-    source = {"source_model": str(model_path), "source_model_sha256": file_sha256(model_path)}
+    source = {"started_from": str(model_path), "started_from_sha256": file_sha256(model_path),
+              "test_images": "the held-out share of the folder" if len(held_idx) else
+              "the training images (too few to hold any out): not a test"}
     metrics = transfer.finetune(base, training, held, held, settings, args.seed, out.parent,
                                 name=out.stem, record=source, rehearse_on=mnist)
     print(f"fine-tuned on {len(train_idx)} images in {metrics['train_seconds']:.0f} s; "

@@ -98,25 +98,38 @@ def run(recipe: Recipe, mnist, name: str | None = None, **train_options) -> dict
                  **train_options)
 
 
-def rerun(metrics_path: str | Path, models_dir: str | Path, verbose: int | str = 2) -> dict:
+def rerun(metrics_path: str | Path, models_dir: str | Path, overwrite: bool = False,
+          verbose: int | str = 2) -> tuple[dict, dict]:
     """Train again the run a `.metrics.json` records: its recipe and seed, on the same MNIST
-    images (the same subsample when the run used one), into `models_dir`.
+    images (the same subsample when the run used one), into `models_dir` (never models/).
+
+    Returns:
+        (the new run's metrics, the recorded ones).
 
     Raises:
-        ModelError: the file is not a metrics file, or records no recipe.
+        ModelError: the file is not a metrics file with a recipe, `models_dir` is models/, or
+            the model there exists and `overwrite` is False.
     """
-    from digitlab import data
+    from digitlab import config, data
 
     path = Path(metrics_path)
     try:
         record = json.loads(path.read_text())
         recipe = Recipe.from_record(record["recipe"])
+        name = str(record["name"])
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ModelError(f"{path}: not a metrics file with a recorded recipe ({error}). Runs "
+        raise ModelError(f"{path}: not a metrics file with a recorded recipe ({error!r}). Runs "
                          "recorded before recipes were saved cannot be rebuilt this way; "
                          "notebooks 03 and 04 train the shipped recipes.") from error
+    models_dir = Path(models_dir)
+    if models_dir.resolve() == config.MODELS_DIR.resolve():
+        raise ModelError(f"{models_dir}: a rebuilt run never goes into models/, where it would "
+                         "replace the committed model; give another --out.")
+    if (models_dir / f"{name}.keras").exists() and not overwrite:
+        raise ModelError(f"{models_dir / f'{name}.keras'} exists; pass --overwrite to replace "
+                         "it, or another --out.")
     mnist = data.load_mnist()
     sizes = record.get("mnist_images", {"train": 60000, "test": 10000})
     if (sizes["train"], sizes["test"]) != (len(mnist[0][1]), len(mnist[1][1])):
         mnist = data.subsample(mnist, sizes["train"], sizes["test"])
-    return run(recipe, mnist, name=record["name"], models_dir=models_dir, verbose=verbose)
+    return run(recipe, mnist, name=name, models_dir=models_dir, verbose=verbose), record

@@ -135,8 +135,9 @@ def section_text(text: str, name: str) -> str | None:
 
 
 def measured_models(record) -> list[tuple[str, str]]:
-    """Every (model file name, SHA-256) a results record names, at any depth: a dictionary
-    holding `model` and `model_sha256` (or `source_model` and `source_model_sha256`)."""
+    """Every (model file name, SHA-256) a results record names as measured, at any depth: a
+    dictionary holding `model` and `model_sha256` (or `source_model` and `source_model_sha256`,
+    the model notebook 08 measured before adapting it)."""
     found = []
     if isinstance(record, dict):
         for key in ("model", "source_model"):
@@ -150,15 +151,35 @@ def measured_models(record) -> list[tuple[str, str]]:
     return found
 
 
+def results_records(models_dir: Path, results_dir: Path) -> dict[Path, object]:
+    """Every results file's content: JSON as parsed, CSV as a list of row dictionaries."""
+    records: dict[Path, object] = {}
+    for path in sorted([*models_dir.glob("*.json"), *results_dir.glob("*.json")]):
+        records[path] = json.loads(path.read_text())
+    for path in sorted(models_dir.glob("*.csv")):
+        with path.open(newline="") as handle:
+            records[path] = [{"model": row["file"], "model_sha256": row["sha256"]}
+                             for row in csv.DictReader(handle)
+                             if row.get("file") and row.get("sha256")]
+    return records
+
+
 def check(readme: Path | None = None, models_dir: Path | None = None,
-          results_dir: Path | None = None) -> list[str]:
+          results_dir: Path | None = None, shared_dir: Path | None = None) -> list[str]:
     """What is out of date: README sections that differ from what their results give, and
-    results files that measured another model than the one in models/. Empty when all agree."""
+    results files that measured another model than the one in models/ (or one no longer there).
+    Results measured on data that is not here (`"data"` names a folder missing from `shared_dir`,
+    ../shared by default) are not held against a retrained model: nobody here can remeasure them.
+    Empty when all agree."""
     from digitlab.provenance import file_sha256
 
     models_dir = Path(models_dir or config.MODELS_DIR)
     results_dir = Path(results_dir or config.PROJ_ROOT / "benchmarks" / "results")
-    text = Path(readme or config.PROJ_ROOT / "README.md").read_text()
+    shared_dir = Path(shared_dir or config.PROJ_ROOT.parent / "shared")
+    readme = Path(readme or config.PROJ_ROOT / "README.md")
+    if not readme.is_file():
+        return [f"{readme}: no README to check"]
+    text = readme.read_text()
     problems = []
     for name, (source, render) in sections(models_dir, results_dir).items():
         shown = section_text(text, name)
@@ -169,18 +190,22 @@ def check(readme: Path | None = None, models_dir: Path | None = None,
         elif shown != render().strip():
             problems.append(f"README section {name!r} differs from {source.name}: run "
                             "`python -m digitlab report`")
+    try:
+        records = results_records(models_dir, results_dir)
+    except (ValueError, KeyError) as error:
+        return [*problems, f"a results file cannot be read ({error})"]
     hashes: dict[str, str] = {}
-    records = {path: measured_models(json.loads(path.read_text()))
-               for path in sorted([*models_dir.glob("*.json"), *results_dir.glob("*.json")])}
-    for path in sorted(models_dir.glob("*.csv")):
-        with path.open(newline="") as handle:
-            records[path] = [(row["file"], row["sha256"]) for row in csv.DictReader(handle)
-                             if row.get("file") and row.get("sha256")]
-    for path, measured in records.items():
-        for model, digest in measured:
-            if model not in hashes and (models_dir / model).is_file():
+    for path, record in records.items():
+        data = record.get("data") if isinstance(record, dict) else None
+        if isinstance(data, str) and not (shared_dir / data).is_dir():
+            continue
+        for model, digest in measured_models(record):
+            if model not in hashes:
+                if not (models_dir / model).is_file():
+                    problems.append(f"{path.name} measured {model}, which is not in models/")
+                    continue
                 hashes[model] = file_sha256(models_dir / model)
-            if model in hashes and digest != hashes[model]:
+            if digest != hashes[model]:
                 problems.append(f"{path.name} measured {model} with SHA-256 {digest[:12]}…, but "
                                 f"models/{model} is {hashes[model][:12]}…: measure it again")
     return problems

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import time
 from pathlib import Path
 
 import keras
@@ -56,6 +57,11 @@ class Checkpoint(keras.callbacks.Callback):
         self.history: dict[str, list[float]] = {}
         self.epochs_done = 0
         self.stopped = False
+        self.seconds_before = 0.0  # training seconds of the sessions before this one
+        self.started = time.perf_counter()
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
 
     def tracked(self) -> list:
         """The variables saved and restored, in a fixed order."""
@@ -72,7 +78,8 @@ class Checkpoint(keras.callbacks.Callback):
     def save(self) -> None:
         arrays = {f"v{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(self.tracked())}
         meta = {"key": self.key, "epochs_done": self.epochs_done, "history": self.history,
-                "stopped": bool(self.model.stop_training)}
+                "stopped": bool(self.model.stop_training),
+                "seconds": self.seconds_before + time.perf_counter() - self.started}
         if self.stopper is not None:
             state = self.stopper.state()
             best = state.pop("best_weights") or []
@@ -100,13 +107,14 @@ class Checkpoint(keras.callbacks.Callback):
                 values = [saved[f"v{i}"] for i in range(len(variables))]
                 best = [saved[f"b{i}"] for i in range(len(saved.files))
                         if f"b{i}" in saved.files]
-        except (OSError, ValueError, KeyError) as error:
-            print(f"Ignoring an unreadable resume state {self.path} ({error}); starting over.")
+        except Exception as error:  # a truncated or empty file: EOFError, BadZipFile, ...
+            print(f"Ignoring an unreadable resume state {self.path} ({error!r}); starting over.")
             return 0
         for variable, value in zip(variables, values, strict=True):
             variable.assign(value)
         self.history, self.epochs_done = meta["history"], meta["epochs_done"]
         self.stopped = meta["stopped"]
+        self.seconds_before = meta.get("seconds", 0.0)
         if self.stopper is not None and "stopper" in meta:
             self.stopper.resume_state = {**meta["stopper"], "best_weights": best or None}
         print(f"Resuming {model.name} after epoch {self.epochs_done} ({self.path.name}).")

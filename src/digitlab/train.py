@@ -217,8 +217,8 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
 
     Writes `models/<model.name>.keras`, `.metrics.json` and `.history.csv`, each through a
     temporary file and a rename, so an interrupted run leaves the previous files intact. After
-    every epoch the run's state goes to `models/.<model.name>.resume.npz`: started again, an
-    interrupted run carries on after its last completed epoch (`digitlab.resume`).
+    every epoch the run's state goes to `models/.<model.name>.<run key>.resume.npz`: started
+    again, an interrupted run carries on after its last completed epoch (`digitlab.resume`).
 
     Args:
         model: an uncompiled digitlab model (see `digitlab.models`).
@@ -257,12 +257,13 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
     elif train_config.keep != "last":
         raise ValueError(f"keep must be 'best' or 'last', got {train_config.keep!r}.")
     models_dir = Path(models_dir or config.MODELS_DIR)
-    key = fingerprint(asdict(train_config), model.name, model.count_params(),
-                      [type(layer).__name__ for layer in model.layers],
+    key = fingerprint(asdict(train_config), model.name, architecture(model),
                       augmentation.get_config() if augmentation is not None else None,
                       len(x_fit), len(x_val))
-    checkpoint = Checkpoint(models_dir / f".{model.name}.resume.npz", key, augmentation, stopper,
-                            enabled=resumable)
+    # One state file per run (the key in its name), so another run of the same model name, a
+    # quick one say, never overwrites an interrupted run's state.
+    checkpoint = Checkpoint(models_dir / f".{model.name}.{key}.resume.npz", key, augmentation,
+                            stopper, enabled=resumable)
     done = checkpoint.restore(model)
     epoch = tf.Variable(done, dtype=tf.int64, trainable=False)
     train_data = make_dataset(x_fit, y_fit, train_config.batch_size, True, augmentation,
@@ -278,9 +279,9 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
     if done < train_config.epochs and not checkpoint.stopped:
         model.fit(train_data, validation_data=val_data, epochs=train_config.epochs,
                   initial_epoch=done, callbacks=callbacks, verbose=verbose)
-    elif stopper is not None and stopper.resume_state["best_weights"] is not None:
+    elif stopper is not None and (stopper.resume_state or {}).get("best_weights") is not None:
         model.set_weights(stopper.resume_state["best_weights"])  # what its end would restore
-    seconds = time.perf_counter() - start
+    seconds = checkpoint.seconds_before + time.perf_counter() - start  # all sessions of the run
     history = checkpoint.history
     kept = kept_epoch(history) if train_config.keep == "best" else len(history["loss"]) - 1
     temperature = fit_temperature(model.predict(val_data, verbose=0), y_val)
@@ -289,11 +290,9 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
     test_accuracy = test["accuracy"]
 
     path = models_dir / f"{model.name}.keras"
-    save_atomically(without_optimizer(model), path)
     metrics = {
         "name": model.name,
         "model": path.name,
-        "model_sha256": file_sha256(path),
         "test_accuracy": float(test_accuracy),
         "test_loss": float(test["crossentropy"]),  # without label smoothing
         "test_errors": int(round((1 - test_accuracy) * len(x_test))),
@@ -305,22 +304,38 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
         "train_seconds": round(seconds, 1),
         "train_images": len(x_fit),
         "validation_images": len(x_val),
-        "mnist_images": {"train": len(x_train), "test": len(x_test)},  # a subsample if < full
+        # MNIST's, unless the caller brought its own validation images (fine-tuning on others)
+        **({"mnist_images": {"train": len(x_train), "test": len(x_test)},  # subsample if < full
+            "mnist_sha256": mnist_hashes()} if validation is None else {}),
         "augmentation": augmentation is not None,
         "config": asdict(train_config),
         "seed": train_config.seed,
         "recipe": recipe,
         "git": git_state(),
-        "mnist_sha256": mnist_hashes(),  # of the files the images came from (maybe a subsample)
         "versions": versions(),
         "hardware": hardware(),
         **(record or {}),
     }
+    # Everything is gathered first, so the files are replaced one right after the other.
+    save_atomically(without_optimizer(model), path)
+    metrics["model_sha256"] = file_sha256(path)
     write_text_atomically(models_dir / f"{model.name}.history.csv", history_csv(history))
     write_text_atomically(models_dir / f"{model.name}.metrics.json",
                           json.dumps(metrics, indent=2) + "\n")
     checkpoint.remove()  # the run is complete: a new one starts from scratch
     return metrics
+
+
+def architecture(model: keras.Model) -> list:
+    """Each layer's type and settings, without the names Keras numbers per process."""
+    def unnamed(value):
+        if isinstance(value, dict):
+            return {key: unnamed(item) for key, item in value.items() if key != "name"}
+        if isinstance(value, list):
+            return [unnamed(item) for item in value]
+        return value
+
+    return [(type(layer).__name__, unnamed(layer.get_config())) for layer in model.layers]
 
 
 def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
