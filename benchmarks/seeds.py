@@ -76,7 +76,8 @@ def summarise(kinds: list[str], seeds: list[int], runs_dir: Path, mnist) -> dict
                          "test_accuracy": metrics["test_accuracy"],
                          "kept_epoch": metrics["kept_epoch"],
                          "train_seconds": metrics["train_seconds"],
-                         "model_sha256": file_sha256(path)})
+                         "model_sha256": file_sha256(path),
+                         "trained_at": metrics.get("git")})  # the code that trained it
             if kind == "cnn":
                 probabilities.append(predict_proba(load_model(path), x_test))
         result["runs"] += rows
