@@ -275,6 +275,7 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
     # The checkpoint comes last, so it saves what every other callback did this epoch.
     callbacks = [EpochCounter(epoch), LearningRateLog(), *([stopper] if stopper else []),
                  *logs, *(extra_callbacks or []), checkpoint]
+    code = git_state()  # at the start: the tree may change while a long run trains
     start = time.perf_counter()
     if done < train_config.epochs and not checkpoint.stopped:
         model.fit(train_data, validation_data=val_data, epochs=train_config.epochs,
@@ -311,7 +312,7 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
         "config": asdict(train_config),
         "seed": train_config.seed,
         "recipe": recipe,
-        "git": git_state(),
+        "git": code,
         "versions": versions(),
         "hardware": hardware(),
         **(record or {}),
