@@ -3,19 +3,49 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# requirements.lock: every package, pinned and hashed, for Python 3.11 on Linux (`make lock`
+# writes it from requirements.txt). uv installs it: pinned here, put into the venv by pip.
+LOCK := requirements.lock
+UV_VERSION := 0.13.9
+UV := $(VENV)/bin/uv
+UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
 
-.PHONY: all install data notebooks results test lint lab app tensorboard clean
+.PHONY: all install lock data notebooks results test lint lab app tensorboard clean
 
 all: notebooks
 
-$(STAMP): requirements.txt pyproject.toml
+$(UV_STAMP):
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "Python 3.10 or newer is needed")'
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip install --quiet uv==$(UV_VERSION)
+	touch $(UV_STAMP)
+
+# On Python 3.11 on Linux: exactly the lock's packages (sync removes any others), each checked
+# against its hashes, then this package editable without dependencies (the lock has them all).
+# Any other Python or system has no lock: requirements.txt's pins, without hashes.
+$(STAMP): $(LOCK) requirements.txt pyproject.toml | $(UV_STAMP)
+	@if $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) or sys.platform != "linux")'; then \
+		set -x; \
+		$(UV) pip sync --python $(PY) --require-hashes $(LOCK) && \
+		$(UV) pip install --python $(PY) --no-deps --no-build-isolation -e .; \
+	else \
+		echo "$(LOCK) is for Python 3.11 on Linux; installing requirements.txt without hashes"; \
+		set -x; \
+		$(UV) pip install --python $(PY) -r requirements.txt; \
+	fi
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# After editing requirements.txt. Versions already in the lock stay unless requirements.txt moves
+# them; `make lock LOCK_FLAGS=--upgrade` takes the newest of everything that is not pinned.
+lock: | $(UV_STAMP)
+	$(UV) pip compile --quiet --generate-hashes --python-version 3.11 --python-platform linux \
+		--no-emit-package digitlab --no-header $(LOCK_FLAGS) --output-file $(LOCK) requirements.txt
+	{ printf '%s\n' '# Written by `make lock` from requirements.txt (edit that, not this),' \
+		'# for Python 3.11 on Linux: uv pip compile --generate-hashes --python-version 3.11 ...'; \
+		cat $(LOCK); } > $(LOCK).tmp
+	mv $(LOCK).tmp $(LOCK)
 
 data: install
 	$(PY) -m digitlab data
@@ -38,6 +68,7 @@ results: install
 
 lint: install
 	$(PY) -m ruff check src tests benchmarks notebooks
+	$(PY) -m mypy
 
 test: lint data
 	$(PY) -m digitlab report --check

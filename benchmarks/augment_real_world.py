@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from digitlab import data, models, train
+from digitlab.mnist import augment, data, models, train
 
 BENCHMARKS_DIR = Path(__file__).resolve().parent
 
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
                                               dropout=0.25), name="cnn")
     config = train.TrainConfig(epochs=args.epochs, batch_size=128, learning_rate=3e-3,
                                validation_size=5000, label_smoothing=0.1, seed=args.seed)
-    augmentation = models.build_augmentation(models.AugmentConfig(
+    augmentation = augment.build_augmentation(augment.AugmentConfig(
         rotation_degrees=10, shift=0.1, zoom=0.1, aspect=args.aspect, shear=args.shear,
         stroke=args.stroke), seed=args.seed)
     metrics = train.train(model, data.load_mnist(), config, augmentation, models_dir=out,

@@ -3,7 +3,7 @@
 Compares three ways of turning an image into the model input:
   naive:         grayscale + resize to 28x28 (what most tutorials do);
   naive+invert:  the same, inverted when the picture is mostly light;
-  digitlab:      `digitlab.preprocess.prepare` (ink finding, MNIST-style normalisation).
+  digitlab:      `digitlab.images.preprocess.prepare` (ink finding, MNIST-style normalisation).
 "No digit found" counts as wrong. The set is generated (deterministic seed) when missing.
 
 Run: .venv/bin/python benchmarks/custom_images.py [--model PATH] [--per-kind 200]
@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlab import config, synth
-from digitlab.predict import Predictor
-from digitlab.preprocess import naive_input, prepare
+from digitlab import config
+from digitlab.images import synth
+from digitlab.images.preprocess import naive_input, prepare
 from digitlab.provenance import file_sha256
-from digitlab.report import markdown_table
+from digitlab.report.markdown import markdown_table
+from digitlab.serve.predict import Predictor
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

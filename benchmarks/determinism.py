@@ -15,7 +15,7 @@ import tempfile
 
 one_run = """
 import hashlib, json, sys
-from digitlab import data, models, train
+from digitlab.mnist import data, models, train
 deterministic = sys.argv[1] == "1"
 mnist = data.subsample(data.load_mnist(), 12000, 1000)
 config = train.TrainConfig(epochs=1, validation_size=1000, seed=42)

@@ -6,7 +6,7 @@ Run: .venv/bin/python benchmarks/load_speed.py   (reads $DIGITLAB_MNIST_DIR or t
 import statistics
 import time
 
-from digitlab.data import load_mnist
+from digitlab.mnist.data import load_mnist
 
 repeats = 5
 

@@ -1,9 +1,9 @@
 """Benchmark: does an MNIST digit pass through `prepare` unchanged?
 
 Runs the first N MNIST test digits (28x28, already centred in a 20x20 box) through
-`digitlab.preprocess.prepare`, as if a user had drawn them, and compares the CNN's answers with
-and without it, and the pixels (best of the nine 1-pixel shifts: re-centring by mass may move a
-digit by one pixel).
+`digitlab.images.preprocess.prepare`, as if a user had drawn them, and compares the CNN's
+answers with and without it, and the pixels (best of the nine 1-pixel shifts: re-centring
+by mass may move a digit by one pixel).
 
 Run: .venv/bin/python benchmarks/mnist_passthrough.py [--model PATH] [--images 2000]
 Writes benchmarks/results/mnist_passthrough.txt.
@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlab import config, data
-from digitlab.predict import Predictor
-from digitlab.preprocess import prepare
+from digitlab import config
+from digitlab.images.preprocess import prepare
+from digitlab.mnist import data
 from digitlab.provenance import file_sha256
+from digitlab.serve.predict import Predictor
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

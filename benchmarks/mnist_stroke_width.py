@@ -15,8 +15,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digitlab import data
-from digitlab.preprocess import BOLD_STROKE, MEDIAN_STROKE, STROKE_SCALE, THIN_STROKE, stroke_width
+from digitlab.images.preprocess import (
+    BOLD_STROKE,
+    MEDIAN_STROKE,
+    STROKE_SCALE,
+    THIN_STROKE,
+    stroke_width,
+)
+from digitlab.mnist import data
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

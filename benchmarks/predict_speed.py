@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digitlab import config, synth
-from digitlab.predict import Predictor
-from digitlab.preprocess import prepare
+from digitlab import config
+from digitlab.images import synth
+from digitlab.images.preprocess import prepare
 from digitlab.provenance import file_sha256
+from digitlab.serve.predict import Predictor
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 repeats = 100

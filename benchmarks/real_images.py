@@ -27,10 +27,12 @@ from PIL import Image
 
 from digitlab import config
 from digitlab.errors import ImageError
-from digitlab.predict import Prediction, Predictor
-from digitlab.preprocess import naive_input
+from digitlab.images import reading
+from digitlab.images.preprocess import naive_input
+from digitlab.plots import own_images
 from digitlab.provenance import file_sha256
-from digitlab.report import markdown_table
+from digitlab.report.markdown import markdown_table
+from digitlab.serve.predict import Prediction, Predictor
 
 BENCHMARKS_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCHMARKS_DIR / "results"
@@ -149,7 +151,6 @@ def plot_misses(records: list[dict], rows: list[dict], predictions: list[Predict
     import matplotlib
     matplotlib.use("Agg")
 
-    from digitlab import images, plots_images
 
     misses = [number for number, record in enumerate(records)
               if record["digit"] != record["label"]]
@@ -158,10 +159,10 @@ def plot_misses(records: list[dict], rows: list[dict], predictions: list[Predict
     originals = []
     for number in misses:
         try:
-            originals.append(np.squeeze(images.load(rows[number]["path"], with_color=True)[1]))
+            originals.append(np.squeeze(reading.load(rows[number]["path"], with_color=True)[1]))
         except ImageError:
             originals.append(np.zeros((28, 28), np.float32))
-    fig = plots_images.plot_gallery(
+    fig = own_images.plot_model_inputs(
         originals, [predictions[number] for number in misses],
         [records[number]["file"] for number in misses],
         [records[number]["label"] for number in misses], columns=4,

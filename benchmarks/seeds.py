@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlab import data, recipes
-from digitlab.evaluate import predict_proba
-from digitlab.models import load_model
+from digitlab.mnist import data, recipes
+from digitlab.mnist.evaluate import predict_proba
+from digitlab.mnist.models import load_model
 from digitlab.provenance import file_sha256, git_state
-from digitlab.report import markdown_table
+from digitlab.report.markdown import markdown_table
 
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"

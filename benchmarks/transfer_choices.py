@@ -1,12 +1,12 @@
 """Benchmark: how notebook 08's transfer-learning settings were chosen, on validation only.
 
-The scikit-learn digits' held-out part (40%, `transfer.held_out_split`) is never loaded here.
+The scikit-learn digits' held-out part (40%, `digits.held_out_split`) is never loaded here.
 The remaining pool is split again: 70% to draw the k training images from, 30% (about 320
 images) to score each setting on. Compared, at k = 1 and 10 images per digit, 3 draws each:
   - how 8x8 digits are enlarged to MNIST's 20x20 box (zero-shot accuracy of the CNN);
   - `head`, `full` and `scratch` learning rates and epochs; in `full`, frozen vs free batch norm,
     augmentation, and rehearsal (MNIST images mixed into each epoch).
-`transfer.CONFIGS` takes, for each strategy, the best validation accuracy averaged over k = 1
+`finetune.CONFIGS` takes, for each strategy, the best validation accuracy averaged over k = 1
 and 10; `sklearn_digits` the enlargement with the best zero-shot accuracy.
 
 Run: .venv/bin/python benchmarks/transfer_choices.py | tee benchmarks/results/transfer_choices.txt
@@ -18,35 +18,37 @@ import tempfile
 
 import pandas as pd
 
-from digitlab import config, data, transfer
-from digitlab.evaluate import predict_proba
-from digitlab.models import load_model
+from digitlab import config
+from digitlab.mnist import data
+from digitlab.mnist.evaluate import predict_proba
+from digitlab.mnist.models import load_model
 from digitlab.provenance import file_sha256
+from digitlab.transfer import digits, finetune, study
 
 CANDIDATES = {
-    "head lr 1e-3": transfer.FinetuneConfig("head", learning_rate=1e-3),
-    "head lr 3e-3": transfer.FinetuneConfig("head", learning_rate=3e-3),
-    "head lr 1e-2": transfer.FinetuneConfig("head", learning_rate=1e-2),
-    "full lr 3e-4": transfer.FinetuneConfig("full", learning_rate=3e-4),
-    "full lr 1e-3": transfer.FinetuneConfig("full", learning_rate=1e-3),
-    "full lr 3e-3": transfer.FinetuneConfig("full", learning_rate=3e-3),
-    "full lr 1e-3, 8 epochs": transfer.FinetuneConfig("full", epochs=8),
-    "full lr 1e-4, 8 epochs": transfer.FinetuneConfig("full", epochs=8, learning_rate=1e-4),
-    "full lr 3e-4, 8 epochs": transfer.FinetuneConfig("full", epochs=8, learning_rate=3e-4),
-    "full lr 1e-3, 8 epochs of 64 images": transfer.FinetuneConfig("full", epochs=8,
+    "head lr 1e-3": finetune.FinetuneConfig("head", learning_rate=1e-3),
+    "head lr 3e-3": finetune.FinetuneConfig("head", learning_rate=3e-3),
+    "head lr 1e-2": finetune.FinetuneConfig("head", learning_rate=1e-2),
+    "full lr 3e-4": finetune.FinetuneConfig("full", learning_rate=3e-4),
+    "full lr 1e-3": finetune.FinetuneConfig("full", learning_rate=1e-3),
+    "full lr 3e-3": finetune.FinetuneConfig("full", learning_rate=3e-3),
+    "full lr 1e-3, 8 epochs": finetune.FinetuneConfig("full", epochs=8),
+    "full lr 1e-4, 8 epochs": finetune.FinetuneConfig("full", epochs=8, learning_rate=1e-4),
+    "full lr 3e-4, 8 epochs": finetune.FinetuneConfig("full", epochs=8, learning_rate=3e-4),
+    "full lr 1e-3, 8 epochs of 64 images": finetune.FinetuneConfig("full", epochs=8,
                                                                    epoch_images=64),
-    "head lr 3e-3, 8 epochs": transfer.FinetuneConfig("head", epochs=8, learning_rate=3e-3),
-    "head lr 3e-3, rehearsal 256": transfer.FinetuneConfig("head", learning_rate=3e-3,
+    "head lr 3e-3, 8 epochs": finetune.FinetuneConfig("head", epochs=8, learning_rate=3e-3),
+    "head lr 3e-3, rehearsal 256": finetune.FinetuneConfig("head", learning_rate=3e-3,
                                                            rehearsal=256),
-    "full lr 3e-4, rehearsal 256": transfer.FinetuneConfig("full", learning_rate=3e-4,
+    "full lr 3e-4, rehearsal 256": finetune.FinetuneConfig("full", learning_rate=3e-4,
                                                            rehearsal=256),
-    "full lr 1e-3, 8 epochs, rehearsal 256": transfer.FinetuneConfig("full", epochs=8,
+    "full lr 1e-3, 8 epochs, rehearsal 256": finetune.FinetuneConfig("full", epochs=8,
                                                                      rehearsal=256),
-    "full lr 1e-3, batch norm free": transfer.FinetuneConfig("full", freeze_batchnorm=False),
-    "full lr 1e-3, no augmentation": transfer.FinetuneConfig("full", augment=False),
-    "scratch lr 1e-3, 12 epochs": transfer.FinetuneConfig("scratch", 12, learning_rate=1e-3),
-    "scratch lr 3e-3, 12 epochs": transfer.FinetuneConfig("scratch", 12, learning_rate=3e-3),
-    "scratch lr 3e-3, 24 epochs": transfer.FinetuneConfig("scratch", 24, learning_rate=3e-3),
+    "full lr 1e-3, batch norm free": finetune.FinetuneConfig("full", freeze_batchnorm=False),
+    "full lr 1e-3, no augmentation": finetune.FinetuneConfig("full", augment=False),
+    "scratch lr 1e-3, 12 epochs": finetune.FinetuneConfig("scratch", 12, learning_rate=1e-3),
+    "scratch lr 3e-3, 12 epochs": finetune.FinetuneConfig("scratch", 12, learning_rate=3e-3),
+    "scratch lr 3e-3, 24 epochs": finetune.FinetuneConfig("scratch", 24, learning_rate=3e-3),
 }
 
 
@@ -63,15 +65,15 @@ def main(argv: list[str] | None = None) -> None:
     print(f"model {args.model} (SHA-256 {file_sha256(args.model)})")
 
     print("\nzero-shot validation accuracy by enlargement (all pool images):")
-    for resample in transfer.RESAMPLING:
-        images, labels = transfer.sklearn_digits(resample)
-        pool, _ = transfer.held_out_split(labels)
+    for resample in digits.RESAMPLING:
+        images, labels = digits.sklearn_digits(resample)
+        pool, _ = digits.held_out_split(labels)
         accuracy = (predict_proba(base, images[pool]).argmax(1) == labels[pool]).mean()
         print(f"  {resample:9s} {accuracy:.2%}")
 
-    images, labels = transfer.sklearn_digits()
-    pool, _ = transfer.held_out_split(labels)
-    draw_from, scored = (pool[part] for part in transfer.held_out_split(labels[pool], 0.3, 1))
+    images, labels = digits.sklearn_digits()
+    pool, _ = digits.held_out_split(labels)
+    draw_from, scored = (pool[part] for part in digits.held_out_split(labels[pool], 0.3, 1))
     zero_shot = (predict_proba(base, images[scored]).argmax(1) == labels[scored]).mean()
     print(f"\nzero-shot accuracy on the {len(scored)} validation images: {zero_shot:.2%}")
     rows = []
@@ -79,9 +81,9 @@ def main(argv: list[str] | None = None) -> None:
                   if args.only is None or args.only in name}
     with tempfile.TemporaryDirectory() as folder:
         for name, candidate in candidates.items():
-            for row in transfer.study(base, images, labels, draw_from, scored, args.shots,
-                                      args.draws, {name: candidate}, models_dir=folder,
-                                      rehearse_on=(mnist_images, mnist_labels)):
+            for row in study.study(args.model, images, labels, draw_from, scored,
+                                   [(name, args.shots, args.draws)], {name: candidate},
+                                   models_dir=folder, rehearse_on=(mnist_images, mnist_labels)):
                 rows.append({**row, "validation accuracy": row.pop("test_accuracy")})
                 print(f"  {name}, k={row['k']}, draw {row['draw']}: "
                       f"{rows[-1]['validation accuracy']:.2%}", flush=True)
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nmean validation accuracy over {args.draws} draws ({len(scored)} images), k per "
           "digit in columns:")
     print((table * 100).round(2).to_string())
-    for strategy in transfer.STRATEGIES:
+    for strategy in finetune.STRATEGIES:
         mine = table[[name.startswith(strategy) for name in table.index]]
         print(f"best {strategy}: {mine['mean'].idxmax()}")
 

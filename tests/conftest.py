@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from digitlab.config import MNIST_CACHE_DIR, MNIST_DIR_ENV, PROJ_ROOT
-from digitlab.data import MNIST_FILES
+from digitlab.mnist.data import MNIST_FILES
 
 
 def _has_all_files(folder: Path) -> bool:

@@ -6,7 +6,7 @@ import struct
 
 import numpy as np
 
-from digitlab.data import IMAGES_MAGIC, LABELS_MAGIC, IdxFile
+from digitlab.mnist.data import IMAGES_MAGIC, LABELS_MAGIC, IdxFile
 
 
 def idx_bytes(array: np.ndarray, magic: int) -> bytes:

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from digitlab import app, config, data, models, train
-from digitlab.predict import Predictor
+from digitlab import config
+from digitlab.mnist import data, models, train
+from digitlab.serve import app
+from digitlab.serve.predict import Predictor
 
 # Strokes of clear digits in canvas fractions (x, y), as a user would draw them with a mouse.
 STROKES = {

@@ -8,7 +8,8 @@ import sys
 
 import numpy as np
 
-from digitlab import config, handwriting, synth
+from digitlab import config
+from digitlab.images import handwriting, synth
 from digitlab.provenance import file_sha256
 
 SCRIPT = config.PROJ_ROOT / "benchmarks" / "real_images.py"

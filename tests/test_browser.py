@@ -102,8 +102,8 @@ def open_app(driver, url: str) -> None:
 def served_app(tmp_path_factory, mnist_dir):
     from test_app import free_port, trained_demo_model
 
-    from digitlab import app
-    from digitlab.predict import Predictor
+    from digitlab.serve import app
+    from digitlab.serve.predict import Predictor
 
     demo = app.build_app(Predictor(trained_demo_model(tmp_path_factory, mnist_dir)))
     port = free_port()
@@ -146,8 +146,8 @@ def save_screenshot(model: Path | None, output: Path) -> Path:
     sys.path.insert(0, str(Path(__file__).parent))
     from test_app import STROKES, free_port
 
-    from digitlab import app
-    from digitlab.predict import Predictor
+    from digitlab.serve import app
+    from digitlab.serve.predict import Predictor
 
     demo = app.build_app(Predictor(model))
     port = free_port()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from idx_files import idx_bytes, small_images, small_labels
 
-from digitlab.data import IMAGES_MAGIC, MNIST_FILES, load_mnist, read_idx, summarize
 from digitlab.errors import DatasetError
+from digitlab.mnist.data import IMAGES_MAGIC, MNIST_FILES, load_mnist, read_idx, summarize
 
 # Published label counts of MNIST (train, test).
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]

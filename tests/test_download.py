@@ -7,8 +7,8 @@ import threading
 import pytest
 from idx_files import small_images
 
-from digitlab.data import download, load_file
 from digitlab.errors import DatasetError
+from digitlab.mnist.data import download, load_file
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""digitlab.evaluate and digitlab.robustness against scikit-learn and hand-computed cases."""
+"""digitlab.mnist.evaluate and .robustness against scikit-learn and hand-computed cases."""
 
 import json
 import shutil
@@ -9,10 +9,12 @@ import pytest
 from sklearn import metrics as skmetrics
 from sklearn.calibration import calibration_curve
 
-from digitlab import config, data, evaluate, models, robustness, train
+from digitlab import config
 from digitlab.errors import DigitlabError, ModelError
-from digitlab.evaluate import Predictions
+from digitlab.mnist import comparison, data, datasets, evaluate, models, robustness, speed, train
+from digitlab.mnist.evaluate import Predictions
 from digitlab.notebooks import execute_notebook
+from digitlab.report import tables
 
 DIGITS = list(range(10))
 
@@ -150,8 +152,8 @@ def test_confidence_on_a_bin_edge_goes_to_the_lower_bin():
 
 def test_model_input_rejects_wrong_shapes():
     with pytest.raises(ValueError, match=r"\(5, 28, 27\)"):
-        evaluate.model_input(np.zeros((5, 28, 27), dtype=np.float32))
-    scaled = evaluate.model_input(np.full((2, 28, 28), 255, dtype=np.uint8))
+        datasets.model_input(np.zeros((5, 28, 27), dtype=np.float32))
+    scaled = datasets.model_input(np.full((2, 28, 28), 255, dtype=np.uint8))
     assert scaled.shape == (2, 28, 28, 1) and scaled.max() == 1.0
 
 
@@ -172,16 +174,16 @@ def test_comparison_markdown_formats_the_csv(tmp_path):
                    "train_seconds": 612.3, "size_mb": 5.36, "latency_ms": 3.21,
                    "throughput_images_per_s": 4321.0, "speed_measured_on": "x86_64, 2 CPUs"}
                   ]).to_csv(path, index=False)
-    table = evaluate.comparison_markdown(path)
+    table = tables.comparison_markdown(path)
     assert table.splitlines()[2] == ("| CNN | 99.53% | 47 / 10,000 | 0.0123 | 438,554 | 612 s | "
                                      "5.4 MB | 3.2 ms | 4,321 images/s |")
-    section = evaluate.results_markdown(path)
+    section = tables.results_markdown(path)
     assert "x86_64, 2 CPUs" in section and "(figures/05_robustness.png)" in section
 
 
 def test_missing_comparison_csv_names_the_notebook_that_writes_it(tmp_path):
     with pytest.raises(DigitlabError, match="05_evaluate_and_compare"):
-        evaluate.comparison_markdown(tmp_path / "comparison.csv")
+        tables.comparison_markdown(tmp_path / "comparison.csv")
 
 
 # Robustness transforms.
@@ -194,25 +196,25 @@ def digits(mnist_dir):
 
 @pytest.mark.parametrize("name", sorted(robustness.TRANSFORMS))
 def test_level_zero_leaves_images_unchanged(name, digits):
-    images = evaluate.model_input(digits[0])
+    images = datasets.model_input(digits[0])
     np.testing.assert_array_equal(robustness.transform(name, images, 0), images)
 
 
 def test_rotation_by_90_degrees_turns_the_array_counter_clockwise(digits):
-    images = evaluate.model_input(digits[0])
+    images = datasets.model_input(digits[0])
     np.testing.assert_allclose(robustness.rotate(images, 90), np.rot90(images, 1, axes=(1, 2)),
                                atol=1e-5)
 
 
 def test_whole_pixel_shift_moves_the_digit_right_and_down(digits):
-    images = evaluate.model_input(digits[0])
+    images = datasets.model_input(digits[0])
     expected = np.zeros_like(images)
     expected[:, 3:, 3:] = images[:, :-3, :-3]
     np.testing.assert_allclose(robustness.shift(images, 3), expected, atol=1e-6)
 
 
 def test_blur_keeps_the_ink_but_spreads_it(digits):
-    images = evaluate.model_input(digits[0])
+    images = datasets.model_input(digits[0])
     blurred = robustness.blur(images, 1.5)
     np.testing.assert_allclose(blurred.sum(axis=(1, 2, 3)), images.sum(axis=(1, 2, 3)),
                                rtol=1e-3)
@@ -252,8 +254,8 @@ def test_comparison_table_matches_recomputation_and_training_metrics(tiny_models
     models_dir, (x_test, y_test) = tiny_models
     loaded = evaluate.load_models(("mlp", "cnn"), models_dir)
     results = {name: evaluate.predict(model, x_test, y_test) for name, model in loaded.items()}
-    path = evaluate.save_comparison(
-        evaluate.comparison_table(loaded, results, x_test[:64], models_dir), tmp_path / "c.csv")
+    path = comparison.save_comparison(
+        comparison.comparison_table(loaded, results, x_test[:64], models_dir), tmp_path / "c.csv")
     table = pd.read_csv(path, index_col="model")
     for name in ("mlp", "cnn"):
         fresh = models.load_model(models_dir / f"{name}.keras")
@@ -274,9 +276,9 @@ def test_comparison_table_matches_recomputation_and_training_metrics(tiny_models
 def test_measure_speed_reports_latency_and_throughput(tiny_models):
     models_dir, (x_test, _) = tiny_models
     model = evaluate.load_models(("cnn",), models_dir)["cnn"]
-    speed = evaluate.measure_speed(model, x_test[:40], batch_size=16, single_calls=3)
-    assert speed["images"] == 40 and speed["batch_size"] == 16
-    assert speed["latency_ms"] > 0 and speed["throughput_per_s"] > 0
+    measured = speed.measure_speed(model, x_test[:40], batch_size=16, single_calls=3)
+    assert measured["images"] == 40 and measured["batch_size"] == 16
+    assert measured["latency_ms"] > 0 and measured["throughput_per_s"] > 0
 
 
 def test_robustness_sweep_at_level_zero_equals_plain_accuracy(tiny_models):

@@ -5,10 +5,13 @@ import pandas as pd
 import pytest
 from test_app import draw, trained_demo_model
 
-from digitlab import config, data, export
+from digitlab import config
 from digitlab.errors import ModelError
-from digitlab.predict import Predictor
-from digitlab.preprocess import scale_images
+from digitlab.mnist import data
+from digitlab.mnist.datasets import scale_images
+from digitlab.report import tables
+from digitlab.serve import export, runtimes
+from digitlab.serve.predict import Predictor
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +70,11 @@ def test_int8_accuracy_loss_is_small(table, keras_path):
 def test_float_exports_give_the_keras_probabilities(exported, mnist):
     _, (x_test, _) = mnist
     images = scale_images(x_test[:200])
-    reference = export.load_runtime_model(exported["keras"])(images)
+    reference = runtimes.load_runner(exported["keras"])(images)
     for name in ("float32", "onnx"):
-        probabilities = export.load_runtime_model(exported[name])(images)
+        probabilities = runtimes.load_runner(exported[name])(images)
         np.testing.assert_allclose(probabilities, reference, atol=1e-4, err_msg=name)
-    int8 = export.load_runtime_model(exported["int8"])(images)
+    int8 = runtimes.load_runner(exported["int8"])(images)
     assert int8.shape == (200, 10) and int8.dtype == np.float32
     np.testing.assert_allclose(int8.sum(axis=1), 1.0, atol=0.05)  # dequantized probabilities
 
@@ -80,7 +83,7 @@ def test_table_is_saved_as_csv_and_renders_as_markdown(table, tmp_path):
     saved = tmp_path / "exports.csv"
     table.to_csv(saved, index=False)
     pd.testing.assert_frame_equal(pd.read_csv(saved), table)
-    markdown = export.exports_markdown(saved).splitlines()
+    markdown = tables.exports_markdown(saved).splitlines()
     assert len(markdown) == 2 + len(table)
     assert markdown[0].startswith("| format | file | size (KiB)")
     assert any(line.startswith("| int8 | cnn_int8.tflite |") for line in markdown)
@@ -102,14 +105,14 @@ def test_representative_images_are_scaled_training_images(mnist):
 
 def test_missing_model_file_is_a_model_error(tmp_path):
     with pytest.raises(ModelError, match="not found"):
-        export.load_runtime_model(tmp_path / "nothing.tflite")
+        runtimes.load_runner(tmp_path / "nothing.tflite")
 
 
 def test_unknown_model_format_is_a_model_error(tmp_path):
     weights = tmp_path / "model.h5"
     weights.write_bytes(b"\x89HDF\r\n")
     with pytest.raises(ModelError, match="unknown model format"):
-        export.load_runtime_model(weights)
+        runtimes.load_runner(weights)
 
 
 @pytest.mark.parametrize("name", ["float32", "int8", "onnx"])
@@ -118,4 +121,4 @@ def test_truncated_export_is_a_model_error(exported, tmp_path, name):
     truncated = tmp_path / original.name
     truncated.write_bytes(original.read_bytes()[: original.stat().st_size // 3])
     with pytest.raises(ModelError, match=truncated.name):
-        export.load_runtime_model(truncated)
+        runtimes.load_runner(truncated)

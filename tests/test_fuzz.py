@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as npst
 from PIL import Image
 
-from digitlab import handwriting
 from digitlab.errors import ImageError
-from digitlab.preprocess import Prepared, prepare
+from digitlab.images import handwriting
+from digitlab.images.preprocess import Prepared, prepare
 
 # A NumPy warning (overflow, NaN) inside the pipeline is a bug too.
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")

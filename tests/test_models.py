@@ -2,9 +2,9 @@ import keras
 import numpy as np
 import pytest
 
-from digitlab import models
 from digitlab.errors import ModelError
-from digitlab.preprocess import scale_images
+from digitlab.mnist import augment, models
+from digitlab.mnist.datasets import scale_images
 
 
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
@@ -38,7 +38,7 @@ def test_wrong_image_shape_is_a_clear_value_error():
 def test_augmentation_changes_training_images_only():
     images = np.zeros((4, 28, 28, 1), np.float32)
     images[:, 8:20, 12:16] = 1.0
-    augmentation = models.build_augmentation(seed=1)
+    augmentation = augment.build_augmentation(seed=1)
     assert not np.allclose(augmentation(images, training=True), images)
     np.testing.assert_array_equal(augmentation(images, training=False), images)
 
@@ -93,18 +93,18 @@ def test_stroke_width_change_stays_between_erosion_and_dilation():
     from scipy import ndimage
 
     images = digit_batch()
-    changed = np.asarray(models.RandomStrokeWidth(0.8, seed=0)(images, training=True))
+    changed = np.asarray(augment.RandomStrokeWidth(0.8, seed=0)(images, training=True))
     eroded = ndimage.grey_erosion(images, size=(1, 3, 3, 1), mode="constant", cval=0)
     dilated = ndimage.grey_dilation(images, size=(1, 3, 3, 1), mode="constant", cval=0)
     assert np.all(changed >= eroded - 1e-6) and np.all(changed <= dilated + 1e-6)
     ink = changed.sum(axis=(1, 2, 3)) / images.sum(axis=(1, 2, 3))
     assert (ink > 1.05).any() and (ink < 0.95).any()  # some bolder, some thinner
-    assert np.array_equal(models.RandomStrokeWidth(0.8)(images, training=False), images)
+    assert np.array_equal(augment.RandomStrokeWidth(0.8)(images, training=False), images)
 
 
 def test_slant_leans_each_image_and_keeps_it_its_own():
     images = digit_batch()
-    slanted = np.asarray(models.RandomSlant(0.3, seed=1)(images, training=True))
+    slanted = np.asarray(augment.RandomSlant(0.3, seed=1)(images, training=True))
     for index, (before, after) in enumerate(zip(images[..., 0], slanted[..., 0], strict=True)):
         # The bar's top and bottom rows move in opposite directions, by the same amount.
         top = np.average(np.arange(28), weights=after[5] + 1e-9)

@@ -1,17 +1,18 @@
 import json
 import subprocess
 import sys
-import types
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from digitlab import config, handwriting, predict, synth
+from digitlab import config
 from digitlab.errors import ModelError
-from digitlab.images import image_files
-from digitlab.predict import Prediction, Predictor
-from digitlab.preprocess import prepare
+from digitlab.images import handwriting, synth
+from digitlab.images.preprocess import prepare
+from digitlab.images.reading import image_files
+from digitlab.serve import predict
+from digitlab.serve.predict import Prediction, Predictor
 
 COMMITTED_MODEL = config.PROJ_ROOT / "models" / "cnn.keras"
 CUSTOM_DIR = config.DATA_DIR / "custom"
@@ -22,8 +23,8 @@ def tiny_model_path(tmp_path_factory, mnist_dir):
     """A small MLP trained for one epoch on 5,000 MNIST images (seconds): enough for contracts."""
     import keras
 
-    from digitlab import data, models
-    from digitlab.preprocess import scale_images
+    from digitlab.mnist import data, models
+    from digitlab.mnist.datasets import scale_images
 
     (x_train, y_train), _ = data.subsample(data.load_mnist(mnist_dir), 5000, 10)
     model = models.build_mlp(models.MLPConfig(hidden_units=(64,)), name="tiny")
@@ -133,21 +134,6 @@ def test_cli_exits_0_when_every_file_was_read(tiny_model_path, digit_files):
 def test_missing_model_is_a_clear_model_error(tmp_path):
     with pytest.raises(ModelError, match="model file not found"):
         Predictor(tmp_path / "nothing.keras")
-
-
-def test_runtime_models_are_loaded_through_export(monkeypatch, digit_files, tmp_path):
-    calls = []
-
-    def load_runtime_model(path):
-        calls.append(path)
-        return lambda batch: np.tile(np.eye(10, dtype=np.float32)[7], (len(batch), 1))
-
-    fake = types.ModuleType("digitlab.export")
-    fake.load_runtime_model = load_runtime_model
-    monkeypatch.setitem(sys.modules, "digitlab.export", fake)
-    result = Predictor(tmp_path / "model.tflite").predict(digit_files[0])
-    assert calls == [tmp_path / "model.tflite"]
-    assert result.digit == 7 and result.confidence == 1.0
 
 
 SHIPPED_SAMPLES = sorted(path for path in CUSTOM_DIR.iterdir()

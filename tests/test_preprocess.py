@@ -6,9 +6,11 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
-from digitlab import config, handwriting, images, synth
+from digitlab import config
 from digitlab.errors import ImageError
-from digitlab.preprocess import FRAME_SIZE, prepare, scale_images
+from digitlab.images import handwriting, reading, synth
+from digitlab.images.preprocess import FRAME_SIZE, prepare
+from digitlab.mnist.datasets import scale_images
 
 
 def ink_mask(digit: int = 7, pen: str = "pen", height: int = 160, seed: int = 0) -> np.ndarray:
@@ -182,7 +184,7 @@ def test_decompression_bomb_is_refused():
 
 
 def test_images_above_the_pixel_limit_are_refused(monkeypatch):
-    monkeypatch.setattr(images, "MAX_PIXELS", 100 * 100)
+    monkeypatch.setattr(reading, "MAX_PIXELS", 100 * 100)
     with pytest.raises(ImageError, match="above the limit"):
         prepare(Image.new("L", (101, 100)))
 
@@ -286,8 +288,8 @@ def test_only_a_mostly_see_through_image_counts_as_a_drawing():
     photo = vertical_one(mode="RGB").convert("RGBA")
     photo.putalpha(255)
     ImageDraw.Draw(photo).rectangle([0, 0, 30, 30], fill=(0, 0, 0, 0))  # a rounded-corner cut
-    canvas_gray, _, canvas_is_drawing = images.load(canvas)
-    photo_gray, _, photo_is_drawing = images.load(photo)
+    canvas_gray, _, canvas_is_drawing = reading.load(canvas)
+    photo_gray, _, photo_is_drawing = reading.load(photo)
     assert canvas_is_drawing and canvas_gray.shape == (200, 200)
     assert not photo_is_drawing and photo_gray.shape == (280, 280)
 
@@ -305,7 +307,7 @@ def holes(model_input: np.ndarray) -> int:
 
 @pytest.fixture(scope="module")
 def committed_predictor():
-    from digitlab.predict import Predictor
+    from digitlab.serve.predict import Predictor
 
     return Predictor(COMMITTED_MODEL)
 
@@ -331,7 +333,7 @@ def test_a_frame_around_a_small_canvas_is_ignored():
 
 
 def test_mnist_digits_pass_through_nearly_unchanged(mnist_dir, committed_predictor):
-    from digitlab import data
+    from digitlab.mnist import data
 
     _, (x_test, _) = data.load_mnist(mnist_dir)
     originals = x_test[:300].astype(np.float32) / 255

@@ -6,11 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from digitlab import cli, data, recipes
+from digitlab import cli
 from digitlab.config import PROJ_ROOT
 from digitlab.errors import ModelError
-from digitlab.models import AugmentConfig, CNNConfig, build_cnn, load_model
-from digitlab.train import TrainConfig
+from digitlab.mnist import data, recipes
+from digitlab.mnist.augment import AugmentConfig
+from digitlab.mnist.models import CNNConfig, build_cnn, load_model
+from digitlab.mnist.train import TrainConfig
 
 
 @pytest.mark.parametrize("recipe", [recipes.MLP, recipes.CNN], ids=["mlp", "cnn"])

@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitlab import data, models, recipes, train
-from digitlab.models import AugmentConfig, CNNConfig
-from digitlab.train import TrainConfig
+from digitlab.mnist import data, models, recipes, runfiles
+from digitlab.mnist.augment import AugmentConfig
+from digitlab.mnist.models import CNNConfig
+from digitlab.mnist.train import TrainConfig
 
 # Small, but with everything that carries state across epochs: dropout, batch norm,
 # augmentation, the optimizer's moments and schedule, shuffling, early stopping.
@@ -24,9 +25,10 @@ TINY = recipes.Recipe("cnn", CNNConfig(filters=(8, 16), convs_per_block=(1, 1), 
 
 RUN = """
 import sys
-from digitlab import data, recipes
-from digitlab.models import AugmentConfig, CNNConfig
-from digitlab.train import TrainConfig
+from digitlab.mnist import data, recipes
+from digitlab.mnist.augment import AugmentConfig
+from digitlab.mnist.models import CNNConfig
+from digitlab.mnist.train import TrainConfig
 recipe = recipes.Recipe.from_record(__import__("json").loads(sys.argv[3]))
 mnist = data.subsample(data.load_mnist(sys.argv[1], mirrors=()), 4000, 300)
 recipes.run(recipe, mnist, models_dir=sys.argv[2], verbose=0)
@@ -80,8 +82,8 @@ def test_a_killed_run_resumes_to_the_same_weights(mnist_dir, tmp_path):
     uninterrupted = json.loads((whole / "cnn.metrics.json").read_text())
     for key in ("test_accuracy", "val_accuracy", "kept_epoch", "epochs_run", "temperature"):
         assert resumed[key] == uninterrupted[key]
-    assert train.read_history(killed / "cnn.history.csv") == \
-        train.read_history(whole / "cnn.history.csv")
+    assert runfiles.read_history(killed / "cnn.history.csv") == \
+        runfiles.read_history(whole / "cnn.history.csv")
 
 
 def test_a_kill_between_writing_and_renaming_the_model_keeps_the_previous_one(

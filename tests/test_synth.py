@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digitlab import config, handwriting, synth
+from digitlab import config
+from digitlab.images import handwriting, synth
 
 CUSTOM_DIR = config.DATA_DIR / "custom"
 

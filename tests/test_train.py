@@ -5,7 +5,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from digitlab import data, models, plots, train
+from digitlab.mnist import augment, calibration, data, datasets, models, runfiles, train
+from digitlab.plots.training import plot_learning_curves
 
 
 @pytest.fixture(scope="module")
@@ -16,8 +17,8 @@ def tiny_mnist(mnist_dir):
 def test_validation_split_is_fixed_by_the_seed_and_disjoint():
     images = np.arange(100, dtype=np.uint8).reshape(100, 1, 1)
     labels = np.arange(100) % 10
-    (fit_a, _), (val_a, _) = train.split_validation(images, labels, 20, seed=7)
-    (fit_b, _), (val_b, _) = train.split_validation(images, labels, 20, seed=7)
+    (fit_a, _), (val_a, _) = datasets.split_validation(images, labels, 20, seed=7)
+    (fit_b, _), (val_b, _) = datasets.split_validation(images, labels, 20, seed=7)
     np.testing.assert_array_equal(val_a, val_b)
     assert len(val_a) == 20 and len(fit_a) == 80
     assert not set(val_a.ravel()) & set(fit_a.ravel())
@@ -26,7 +27,7 @@ def test_validation_split_is_fixed_by_the_seed_and_disjoint():
 def test_validation_size_must_leave_training_images():
     images, labels = np.zeros((10, 28, 28), np.uint8), np.zeros(10, np.uint8)
     with pytest.raises(ValueError, match="validation_size must be between 1 and 9"):
-        train.split_validation(images, labels, 10, seed=0)
+        datasets.split_validation(images, labels, 10, seed=0)
 
 
 def quick_train(mnist, models_dir, seed=3):
@@ -35,7 +36,7 @@ def quick_train(mnist, models_dir, seed=3):
                                               dense_units=16), name="cnn")
     config = train.TrainConfig(epochs=1, batch_size=64, validation_size=200, seed=seed,
                                label_smoothing=0.1)
-    return model, train.train(model, mnist, config, models.build_augmentation(seed=seed),
+    return model, train.train(model, mnist, config, augment.build_augmentation(seed=seed),
                               models_dir=models_dir, verbose=0)
 
 
@@ -48,27 +49,27 @@ def test_training_data_is_every_image_once_per_epoch_reshuffled_by_seed():
     images = np.zeros((50, 28, 28), np.uint8)
     images[:, 0, 0] = np.arange(50) * 5  # each image marked by its first pixel
     labels = np.arange(50)
-    dataset = train.make_dataset(images, labels, 8, training=True, seed=3)
+    dataset = datasets.make_dataset(images, labels, 8, training=True, seed=3)
     first, second = epoch_order(dataset), epoch_order(dataset)
     assert sorted(first) == list(range(50)) and first != second != list(range(50))
-    assert epoch_order(train.make_dataset(images, labels, 8, training=True, seed=3)) == first
+    assert epoch_order(datasets.make_dataset(images, labels, 8, training=True, seed=3)) == first
     for batch_images, batch_labels in dataset:  # each image still with its own label, scaled
         np.testing.assert_allclose(batch_images.numpy()[:, 0, 0, 0], batch_labels * 5 / 255,
                                    rtol=1e-6)
-    assert epoch_order(train.make_dataset(images, labels, 8, training=False)) == list(range(50))
+    assert epoch_order(datasets.make_dataset(images, labels, 8, training=False)) == list(range(50))
 
 
 def test_pipelines_run_without_tf_data_autotuning():
     # Its tuning thread made every epoch's end wait idle for up to 30 s (see make_dataset).
     images, labels = np.zeros((16, 28, 28), np.uint8), np.zeros(16)
     for training in (True, False):
-        dataset = train.make_dataset(images, labels, 8, training, models.build_augmentation())
+        dataset = datasets.make_dataset(images, labels, 8, training, augment.build_augmentation())
         assert dataset.options().autotune.enabled is False
 
 
 def test_training_keeps_the_epoch_of_lowest_validation_loss_not_highest_accuracy():
     history = {"val_loss": [0.05, 0.02, 0.015, 0.016], "val_accuracy": [0.98, 0.996, 0.994, 0.995]}
-    assert train.kept_epoch(history) == 2
+    assert runfiles.kept_epoch(history) == 2
 
 
 def test_label_smoothing_spreads_part_of_each_target_over_all_ten_digits():
@@ -92,8 +93,8 @@ def test_fit_temperature_finds_how_much_a_model_understates_its_confidence():
     true = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     labels = np.array([rng.choice(10, p=row) for row in true])
     understated = np.exp(logits / 2) / np.exp(logits / 2).sum(axis=1, keepdims=True)
-    assert train.fit_temperature(understated, labels) == pytest.approx(0.5, rel=0.05)
-    assert train.fit_temperature(true, labels) == pytest.approx(1.0, rel=0.05)
+    assert calibration.fit_temperature(understated, labels) == pytest.approx(0.5, rel=0.05)
+    assert calibration.fit_temperature(true, labels) == pytest.approx(1.0, rel=0.05)
 
 
 def test_apply_temperature_divides_the_logits_and_keeps_every_prediction():
@@ -101,18 +102,19 @@ def test_apply_temperature_divides_the_logits_and_keeps_every_prediction():
     model = models.build_mlp(models.MLPConfig(hidden_units=(16,)))
     images = np.random.default_rng(0).random((32, 28, 28, 1), np.float32)
     before = model.predict(images, verbose=0)
-    train.apply_temperature(model, 0.5)
+    calibration.apply_temperature(model, 0.5)
     after = model.predict(images, verbose=0)
     expected = before ** 2 / (before ** 2).sum(axis=1, keepdims=True)  # softmax(2 * logits)
     np.testing.assert_allclose(after, expected, rtol=1e-4, atol=1e-6)
     np.testing.assert_array_equal(after.argmax(axis=1), before.argmax(axis=1))
     with pytest.raises(ValueError, match="softmax Dense"):
-        train.apply_temperature(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]), 2)
+        no_softmax = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        calibration.apply_temperature(no_softmax, 2)
 
 
 def test_make_dataset_rejects_images_of_the_wrong_shape():
     with pytest.raises(ValueError, match="shape"):
-        train.make_dataset(np.zeros((4, 32, 32), np.uint8), np.zeros(4), 2, training=False)
+        datasets.make_dataset(np.zeros((4, 32, 32), np.uint8), np.zeros(4), 2, training=False)
 
 
 def test_training_saves_model_metrics_and_history(tiny_mnist, tmp_path):
@@ -129,10 +131,10 @@ def test_training_saves_model_metrics_and_history(tiny_mnist, tmp_path):
     plain = keras.losses.sparse_categorical_crossentropy(y_test, probabilities)
     assert saved["test_loss"] == pytest.approx(float(np.mean(plain)), rel=1e-3)
     # The saved model is already calibrated: on its validation images the best temperature is 1.
-    _, (x_val, y_val) = train.split_validation(x_train, y_train, 200, seed=3)
-    refit = train.fit_temperature(model.predict(x_val[..., None] / 255, verbose=0), y_val)
+    _, (x_val, y_val) = datasets.split_validation(x_train, y_train, 200, seed=3)
+    refit = calibration.fit_temperature(model.predict(x_val[..., None] / 255, verbose=0), y_val)
     assert saved["temperature"] != 1 and refit == pytest.approx(1.0, abs=0.02)
-    history = train.read_history(tmp_path / "cnn.history.csv")
+    history = runfiles.read_history(tmp_path / "cnn.history.csv")
     assert len(history["val_accuracy"]) == saved["epochs_run"] == saved["kept_epoch"] == 1
     loaded = models.load_model(tmp_path / "cnn.keras")
     assert loaded.count_params() == model.count_params()
@@ -163,7 +165,7 @@ def test_failed_save_keeps_the_previous_model(tmp_path, monkeypatch):
 
     monkeypatch.setattr(model, "save", crash)
     with pytest.raises(KeyboardInterrupt):
-        train.save_atomically(model, path)
+        runfiles.save_atomically(model, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["mlp.keras"]
 
@@ -171,7 +173,7 @@ def test_failed_save_keeps_the_previous_model(tmp_path, monkeypatch):
 def test_learning_curves_mark_the_kept_epoch():
     history = {"loss": [0.3, 0.1, 0.08], "accuracy": [0.9, 0.97, 0.98],
                "val_loss": [0.2, 0.05, 0.06], "val_accuracy": [0.95, 0.985, 0.99]}
-    figure = plots.plot_learning_curves(history, "test")
+    figure = plot_learning_curves(history, "test")
     [note] = figure.axes[0].texts
     assert note.get_text() == "kept 98.50%" and note.xy == (2, 0.985)
     plt.close(figure)
@@ -186,7 +188,7 @@ def test_the_learning_rate_goes_to_the_history_and_tensorboard(tiny_mnist, tmp_p
     config = train.TrainConfig(epochs=2, batch_size=64, validation_size=200, learning_rate=0.01,
                                seed=3)
     train.train(model, tiny_mnist, config, None, models_dir=tmp_path / "models", verbose=0)
-    history = train.read_history(tmp_path / "models" / "cnn.history.csv")
+    history = runfiles.read_history(tmp_path / "models" / "cnn.history.csv")
     # About the peak after the one-epoch warm-up (the cosine has just begun), then the end of
     # the cosine: zero.
     assert history["learning_rate"][0] == pytest.approx(0.01, rel=0.01)

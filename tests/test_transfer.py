@@ -10,16 +10,17 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from digitlab import finetune, transfer
 from digitlab.errors import LabelError, ModelError
-from digitlab.models import build_cnn, load_model
-from digitlab.predict import available_model
-from digitlab.synth import render_kinds
+from digitlab.images.synth import render_kinds
+from digitlab.mnist.models import build_cnn, load_model
+from digitlab.serve.predict import available_model
+from digitlab.transfer import finetune, teach
+from digitlab.transfer.digits import few_shot, held_out_split, sklearn_digits
 
 
 @pytest.fixture(scope="module")
 def digits():
-    return transfer.sklearn_digits()
+    return sklearn_digits()
 
 
 def test_sklearn_digits_are_in_mnist_format(digits):
@@ -37,22 +38,22 @@ def test_sklearn_digits_are_in_mnist_format(digits):
 
 def test_held_out_split_is_stratified_and_disjoint(digits):
     _, labels = digits
-    pool, held = transfer.held_out_split(labels, 0.4, seed=0)
+    pool, held = held_out_split(labels, 0.4, seed=0)
     assert len(np.intersect1d(pool, held)) == 0 and len(pool) + len(held) == len(labels)
     shares = np.bincount(labels[held]) / np.bincount(labels)
     assert np.allclose(shares, 0.4, atol=0.01)
-    assert np.array_equal(held, transfer.held_out_split(labels, 0.4, seed=0)[1])
+    assert np.array_equal(held, held_out_split(labels, 0.4, seed=0)[1])
 
 
 def test_few_shot_draws_k_of_each_digit(digits):
     _, labels = digits
-    first = transfer.few_shot(labels, 3, seed=0)
+    first = few_shot(labels, 3, seed=0)
     assert np.bincount(labels[first]).tolist() == [3] * 10
-    assert np.array_equal(first, transfer.few_shot(labels, 3, seed=0))
-    assert not np.array_equal(first, transfer.few_shot(labels, 3, seed=1))
-    assert len(transfer.few_shot(labels, None, seed=0)) == len(labels)
+    assert np.array_equal(first, few_shot(labels, 3, seed=0))
+    assert not np.array_equal(first, few_shot(labels, 3, seed=1))
+    assert len(few_shot(labels, None, seed=0)) == len(labels)
     with pytest.raises(ValueError, match="Digit 8 has 174 images"):
-        transfer.few_shot(labels, 175, seed=0)
+        few_shot(labels, 175, seed=0)
 
 
 def trainable_names(model: keras.Model) -> set[str]:
@@ -61,26 +62,26 @@ def trainable_names(model: keras.Model) -> set[str]:
 
 def test_strategies_freeze_what_they_say():
     base = build_cnn()
-    head = transfer.reusable(base, "head")
+    head = finetune.reusable(base, "head")
     assert trainable_names(head) == {w.path for w in head.layers[-1].trainable_weights}
-    full = transfer.reusable(base, "full")
+    full = finetune.reusable(base, "full")
     batchnorms = [layer for layer in full.layers
                   if isinstance(layer, keras.layers.BatchNormalization)]
     assert batchnorms and not any(layer.trainable for layer in batchnorms)
     assert all(np.array_equal(a, b) for a, b in zip(full.get_weights(), base.get_weights(),
                                                     strict=True))
-    scratch = transfer.reusable(base, "scratch")
+    scratch = finetune.reusable(base, "scratch")
     assert not np.array_equal(scratch.layers[1].get_weights()[0], base.layers[1].get_weights()[0])
     with pytest.raises(ValueError, match="Unknown strategy"):
-        transfer.reusable(base, "gradual-ish")
+        finetune.reusable(base, "gradual-ish")
 
 
 def test_full_finetuning_keeps_mnist_batchnorm_statistics(digits, tmp_path):
     images, labels = digits
     base = build_cnn()
-    chosen = transfer.few_shot(labels, 2, seed=0)
-    config = transfer.FinetuneConfig("full", epochs=1, epoch_images=40)
-    transfer.finetune(base, (images[chosen], labels[chosen]), (images[:50], labels[:50]),
+    chosen = few_shot(labels, 2, seed=0)
+    config = finetune.FinetuneConfig("full", epochs=1, epoch_images=40)
+    finetune.finetune(base, (images[chosen], labels[chosen]), (images[:50], labels[:50]),
                       (images[50:100], labels[50:100]), config, models_dir=tmp_path)
     tuned = load_model(tmp_path / "finetuned.keras")
     moved = [not np.allclose(a, b) for a, b in zip(tuned.get_weights(), base.get_weights(),
@@ -113,11 +114,11 @@ def base_model() -> Path:
 
 
 def test_finetune_writes_a_model_predict_loads(base_model, tmp_path, capsys):
-    from digitlab import predict
+    from digitlab.serve import predict
 
     folder = labelled_folder(tmp_path / "mine")
     out = tmp_path / "models" / "mine.keras"
-    assert finetune.main([str(folder), "--model", str(base_model), "--out", str(out)]) == 0
+    assert teach.main([str(folder), "--model", str(base_model), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     before, after = (int(part.split("%")[0].split()[-1])
                      for part in printed.split("held-out")[1].split(",")[:2])
@@ -133,14 +134,14 @@ def test_finetune_bad_folders(base_model, tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(LabelError, match="no labelled images"):
-        finetune.main([str(empty), "--model", str(base_model)])
+        teach.main([str(empty), "--model", str(base_model)])
     with pytest.raises(LabelError, match="not a folder"):
-        finetune.main([str(tmp_path / "nowhere"), "--model", str(base_model)])
+        teach.main([str(tmp_path / "nowhere"), "--model", str(base_model)])
     bad_label = tmp_path / "bad_label"
     bad_label.mkdir()
     (bad_label / "12_two_digits.png").write_bytes(b"")
     with pytest.raises(LabelError, match="'12' is not a digit 0-9"):
-        finetune.main([str(bad_label), "--model", str(base_model)])
+        teach.main([str(bad_label), "--model", str(base_model)])
 
 
 def test_finetune_skips_unreadable_and_warns_of_missing_digits(base_model, tmp_path, capsys):
@@ -153,7 +154,7 @@ def test_finetune_skips_unreadable_and_warns_of_missing_digits(base_model, tmp_p
     out = tmp_path / "partial.keras"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert finetune.main([str(folder), "--model", str(base_model), "--out", str(out)]) == 0
+        assert teach.main([str(folder), "--model", str(base_model), "--out", str(out)]) == 0
     assert any("4, 5, 6, 7, 8, 9" in str(w.message) for w in caught)
     assert "skipped" in capsys.readouterr().err and out.is_file()
 
@@ -163,11 +164,11 @@ def test_finetune_never_overwrites_or_accepts_a_non_model(base_model, tmp_path):
     out = tmp_path / "existing.keras"
     out.write_bytes(b"precious")
     with pytest.raises(ModelError, match="pass --overwrite"):
-        finetune.main([str(folder), "--model", str(base_model), "--out", str(out)])
+        teach.main([str(folder), "--model", str(base_model), "--out", str(out)])
     assert out.read_bytes() == b"precious"
     not_a_model = tmp_path / "notes.keras"
     not_a_model.write_text("hello")
     with pytest.raises(ModelError, match="not a Keras 3 model file"):
-        finetune.main([str(folder), "--model", str(not_a_model), "--out",
+        teach.main([str(folder), "--model", str(not_a_model), "--out",
                        str(tmp_path / "new.keras")])
     assert not (tmp_path / "new.keras").exists()

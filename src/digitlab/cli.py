@@ -8,7 +8,7 @@ from digitlab.errors import DigitlabError
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from digitlab.data import load_mnist
+    from digitlab.mnist.data import load_mnist
 
     (x_train, y_train), (x_test, y_test) = load_mnist(args.source)
     print(f"MNIST verified: train {x_train.shape}, test {x_test.shape}")
@@ -22,13 +22,14 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
     executed_dir = EXECUTED_NOTEBOOKS_DIR
     if args.output_dir:
         executed_dir = Path(args.output_dir) / "notebooks"
-    times = run_all(quick=args.quick, output_dir=args.output_dir, executed_dir=executed_dir)
+    times = run_all(quick=args.quick, output_dir=args.output_dir, executed_dir=executed_dir,
+                    verbose=args.verbose)
     print(f"All {len(times)} notebooks ran in {sum(times.values()):.0f} s.")
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from digitlab.report import check, update_all
+    from digitlab.report.check import check, update_all
 
     if args.check:
         problems = check()
@@ -43,7 +44,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from digitlab.recipes import rerun
+    from digitlab.mnist.recipes import rerun
 
     metrics, recorded = rerun(args.config, args.out, args.overwrite)
     print(f"rebuilt {metrics['name']} into {args.out}: test accuracy "
@@ -52,21 +53,21 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from digitlab import predict
+    from digitlab.serve import predict
 
     return predict.main(args.rest)
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    from digitlab import app
+    from digitlab.serve import app
 
     return app.main(args.rest)
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    from digitlab import finetune
+    from digitlab.transfer import teach
 
-    return finetune.main(args.rest)
+    return teach.main(args.rest)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     notebooks = commands.add_parser("notebooks", help="execute every notebook in order")
     notebooks.add_argument("--quick", action="store_true", help="seconds-long smoke run")
     notebooks.add_argument("--output-dir", help="write figures/ and models/ here")
+    notebooks.add_argument("--verbose", action="store_true",
+                           help="also show the kernel's own stderr (TensorFlow's C++ log lines)")
     notebooks.set_defaults(run=cmd_notebooks)
 
     train = commands.add_parser("train", help="train a recorded run again from its metrics file")

@@ -19,3 +19,7 @@ class ModelError(DigitlabError):
 
 class LabelError(DigitlabError):
     """Labelled images cannot be used: none found, or a label that is not a digit 0-9."""
+
+
+class NotebookError(DigitlabError):
+    """A notebook did not run to the end: a cell raised or timed out, or the kernel died."""

@@ -1,6 +1,8 @@
-"""Where a result came from: the SHA-256 of the files it measured."""
+"""Where a result came from: the SHA-256 of the files it measured, the code, the machine."""
 
 import hashlib
+import os
+import platform
 from pathlib import Path
 
 
@@ -37,8 +39,30 @@ def git_state(root: str | Path | None = None) -> dict:
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
-def mnist_hashes() -> dict[str, str]:
-    """The content SHA-256 of each MNIST file: `load_mnist` refuses any other content."""
-    from digitlab.data import MNIST_FILES
+def hardware() -> dict:
+    """What a run ran on: CPU count, machine, GPUs seen by TensorFlow (with their model)."""
+    import tensorflow as tf
 
-    return {spec.name: spec.sha256 for spec in MNIST_FILES.values()}
+    gpus = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(gpu)
+        gpus.append(f"{gpu.name} ({details.get('device_name', 'unknown model')})")
+    return {"machine": platform.machine(), "processor": platform.processor(),
+            "cpus": os.cpu_count(), "gpus": gpus}
+
+
+def machine_description() -> str:
+    """Where speed was measured, in a few words, e.g. "x86_64, 2 CPUs, no GPU"."""
+    machine = hardware()
+    gpus = f"{len(machine['gpus'])} GPU" if machine["gpus"] else "no GPU"
+    return f"{machine['machine']}, {machine['cpus']} CPUs, {gpus}"
+
+
+def versions() -> dict:
+    """Library versions that shape a result."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__}

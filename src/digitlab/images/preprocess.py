@@ -1,0 +1,194 @@
+"""Turn images into what the models take: (n, 28, 28, 1) float32 in 0..1, white on black.
+
+`scale_images` scales MNIST arrays. `prepare` turns a photo, scan or drawing of one digit into
+the same thing, step by step as MNIST itself was made: find the ink whatever its polarity and
+the lighting, keep the digit and drop the rest, bring its strokes into MNIST's range of widths
+without changing its shape, fit it into 20x20 keeping the aspect ratio, and centre it by centre
+of mass in 28x28.
+"""
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+from skimage.morphology import skeletonize
+
+from digitlab.images import reading
+from digitlab.images.ink import border_polarity, canvas_ink, ink_image, ink_polarity
+from digitlab.images.segment import find_digit
+
+BOX_SIZE = 20  # MNIST fitted every digit into 20x20 ...
+FRAME_SIZE = 28  # ... and centred it by centre of mass in 28x28
+STROKE_SCALE = 96  # long side, in pixels, at which stroke widths are measured and changed
+# MNIST's stroke widths as a fraction of the digit's long side, measured by `stroke_width` on
+# 3,000 training digits scaled to STROKE_SCALE (benchmarks/mnist_stroke_width.py): 10th
+# percentile, median, 90th percentile.
+THIN_STROKE, MEDIAN_STROKE, BOLD_STROKE = 0.088, 0.125, 0.168
+DIGIT_SIZED = 64  # images up to this many pixels on their long side are the digit alone
+DIGIT_SIZED_WINDOW = 0.45  # their light is flattened over features this wide (strokes are less)
+
+
+def naive_input(path: str | Path, invert: bool = False) -> np.ndarray:
+    """What most tutorials do: grayscale + resize to 28x28, in 0..1; optionally inverted when
+    the picture is mostly light. The baseline the benchmarks compare `prepare` with."""
+    with Image.open(path) as image:
+        small = np.asarray(image.convert("L").resize((FRAME_SIZE, FRAME_SIZE)), np.float32) / 255
+    return 1.0 - small if invert and small.mean() > 0.5 else small
+
+
+@dataclass
+class Prepared:
+    """The model input made from one image, or the reason there is none."""
+
+    model_input: np.ndarray | None  # (28, 28) float32 in 0..1, white on black
+    reason: str | None = None  # why there is no model input, e.g. "no digit found: ..."
+    steps: "OrderedDict[str, np.ndarray]" = field(default_factory=OrderedDict)
+    # Other readings of an ambiguous image (the ink's polarity), for the model to weigh.
+    alternatives: list[np.ndarray] = field(default_factory=list)
+
+
+def stroke_width(shape: np.ndarray) -> float:
+    """The typical stroke width of a binary digit, in pixels: twice the median distance from
+    its centre lines to the background."""
+    depth = ndimage.distance_transform_edt(shape)
+    centre = skeletonize(shape)
+    return 2.0 * float(np.median(depth[centre])) if centre.any() else 0.0
+
+
+def digit_ink(ink: np.ndarray, digit: np.ndarray) -> np.ndarray:
+    """The digit's ink alone, cropped and scaled to STROKE_SCALE pixels on its long side, with a
+    margin: (h, w) float32 in 0..1, 1 for the digit's darkest ink. Other marks are dropped; the
+    soft edges around the digit mask stay, and faint strokes inside it count at least half."""
+    rows, columns = np.nonzero(digit)
+    box = (slice(rows.min(), rows.max() + 1), slice(columns.min(), columns.max() + 1))
+    inside = digit[box]
+    near = ndimage.binary_dilation(inside, iterations=1)
+    edges = np.clip(ink[box] / max(float(np.percentile(ink[box][inside], 90)), 1e-6), 0.0, 1.0)
+    soft = np.where(inside, np.maximum(edges, 0.5), np.where(near, edges, 0.0)).astype(np.float32)
+    scale = STROKE_SCALE / max(soft.shape)
+    size = (max(1, round(soft.shape[1] * scale)), max(1, round(soft.shape[0] * scale)))
+    if scale < 1:
+        # Widen hairlines to a pixel of the smaller image first, so averaging cannot erase them.
+        soft = ndimage.grey_dilation(soft, size=max(1, int(1 / scale)))
+        resized = np.asarray(Image.fromarray(soft).resize(size, Image.Resampling.BOX))
+    else:
+        resized = np.asarray(Image.fromarray(soft).resize(size, Image.Resampling.BILINEAR))
+    # A margin wide enough for the thickest growth `normalise_strokes` can apply.
+    return np.pad(resized, round(MEDIAN_STROKE * STROKE_SCALE / 2) + 2)
+
+
+def normalise_strokes(soft: np.ndarray) -> np.ndarray:
+    """Bring the stroke width into MNIST's range, keeping the digit's shape.
+
+    Strokes thinner than MNIST's thin ones (a pen on a big photo) are thickened to MNIST's
+    median width by growing the shape; strokes bolder than its bold ones (a marker, a paint
+    brush) are thinned to that bound by shrinking it; anything in between is left as it is, grey
+    levels and all (a 28x28 MNIST-like drawing passes through). Unlike thinning every digit to
+    its centre lines and redrawing them, a bold or filled digit cannot collapse into a line.
+
+    Args:
+        soft: from `digit_ink`.
+
+    Returns:
+        (h, w) float32 in 0..1, anti-aliased, the digit at about STROKE_SCALE pixels.
+    """
+    # Close small gaps and holes (chalk grain, pen skips) before measuring.
+    shape = ndimage.binary_closing(soft > 0.4, iterations=1)
+    width = stroke_width(shape) / STROKE_SCALE
+    if width < THIN_STROKE:
+        grow = (MEDIAN_STROKE - width) * STROKE_SCALE / 2
+        return np.clip(grow + 0.5 - ndimage.distance_transform_edt(~shape), 0, 1).astype(
+            np.float32)
+    if width > BOLD_STROKE:
+        # Shrink the outline; the centre lines, drawn at MNIST's thinnest width, keep every
+        # part that shrinking would erase (where strokes narrow or meet).
+        shrink = (width - BOLD_STROKE) * STROKE_SCALE / 2
+        body = np.clip(ndimage.distance_transform_edt(shape) - shrink, 0, 1)
+        radius = THIN_STROKE * STROKE_SCALE / 2
+        lines = np.clip(radius + 0.5 - ndimage.distance_transform_edt(~skeletonize(shape)), 0, 1)
+        return np.maximum(body, lines).astype(np.float32)
+    return soft
+
+
+def fit_and_centre(strokes: np.ndarray,
+                   resample: Image.Resampling = Image.Resampling.BOX) -> np.ndarray:
+    """Fit into 20x20 keeping the aspect ratio (anti-aliased), centre by mass in 28x28.
+
+    BOX averages the pixels each output pixel covers, right for shrinking; enlarging a tiny
+    image (8x8) wants an interpolating `resample` instead.
+    """
+    rows, columns = np.nonzero(strokes > 0.01)
+    crop = strokes[rows.min(): rows.max() + 1, columns.min(): columns.max() + 1]
+    scale = BOX_SIZE / max(crop.shape)
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    box = np.asarray(Image.fromarray(crop).resize(size, resample), np.float32)
+    box = box / max(float(box.max()), 1e-6)
+    centre_y, centre_x = ndimage.center_of_mass(box)
+    half = (FRAME_SIZE - 1) / 2
+    top = int(np.clip(round(half - centre_y), 0, FRAME_SIZE - box.shape[0]))
+    left = int(np.clip(round(half - centre_x), 0, FRAME_SIZE - box.shape[1]))
+    frame = np.zeros((FRAME_SIZE, FRAME_SIZE), np.float32)
+    frame[top: top + box.shape[0], left: left + box.shape[1]] = box
+    return np.clip(frame, 0.0, 1.0)
+
+
+def prepare(image: reading.ImageSource, return_steps: bool = False) -> Prepared:
+    """Turn one image of a single digit into the model input, MNIST-style.
+
+    Args:
+        image: a path, bytes, PIL image or NumPy array; any mode, any size.
+        return_steps: also return every intermediate image (for display), in order.
+
+    Returns:
+        Prepared: `model_input` (28, 28) float32 in 0..1 white on black, or None with a
+        `reason` when no digit is found; `alternatives` when the image can be read two ways;
+        `steps` (of the first reading) when asked for.
+
+    Raises:
+        ImageError: the image cannot be read, or is empty or too large.
+    """
+    gray, color, drawing = reading.load(image, with_color=return_steps)
+    steps: OrderedDict[str, np.ndarray] = OrderedDict()
+    if return_steps and color is not None:
+        steps["input"] = np.squeeze(color)
+        steps["grayscale"] = gray
+    if min(gray.shape) < 8:
+        return Prepared(None, f"no digit found: the image is only {gray.shape[1]}x"
+                              f"{gray.shape[0]} pixels", steps)
+    # A digit-sized image (a 28x28 paint canvas, a photo already cut down to the digit) holds
+    # the digit alone, often touching its edges: like a drawing, it has no page edges or lines
+    # to clean up, but it may have uneven light; its border tells the polarity.
+    canvas = drawing or max(gray.shape) <= DIGIT_SIZED
+    if drawing:
+        hypotheses = [canvas_ink(gray)]
+    elif canvas:
+        hypotheses = [ink_image(gray, color, DIGIT_SIZED_WINDOW, border_polarity(gray))[:2]]
+    else:
+        # When the picture cannot tell dark ink from light (a bold digit filling it), both are
+        # tried and the model's answers decide (`Predictor` keeps the more confident).
+        dark_ink, sure = ink_polarity(gray)
+        hypotheses = [ink_image(gray, color, dark_ink=polarity)[:2]
+                      for polarity in ([dark_ink] if sure else [dark_ink, not dark_ink])]
+    model_inputs, reason = [], None
+    for number, (ink, background) in enumerate(hypotheses):
+        digit, why, shown = find_digit(ink, canvas)
+        if return_steps and number == 0:
+            steps["background"] = background
+            steps["ink"] = ink
+            steps["digit mask"] = shown / 2.0
+        if digit is None:
+            reason = reason or why
+            continue
+        strokes = normalise_strokes(digit_ink(ink, digit))
+        model_inputs.append(fit_and_centre(strokes))
+        if return_steps and "model input" not in steps:
+            rows, columns = np.nonzero(digit)
+            steps["cropped ink"] = ink[rows.min(): rows.max() + 1, columns.min(): columns.max() + 1]
+            steps["strokes normalised"] = strokes
+            steps["model input"] = model_inputs[0]
+    if not model_inputs:
+        return Prepared(None, reason, steps)
+    return Prepared(model_inputs[0], None, steps, model_inputs[1:])

@@ -1,0 +1,200 @@
+"""The draw-a-digit web demo: a Gradio app around the same Predictor as `digitlab predict`.
+
+Start it with `python -m digitlab app` (or `make app`) and open http://127.0.0.1:7860.
+The predict functions below take plain values and return plain values, so they are
+tested without a server.
+"""
+
+import argparse
+import base64
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from digitlab.errors import DigitlabError
+
+DEFAULT_HOST = "127.0.0.1"  # loopback: nobody else on the network sees the demo unless asked
+DEFAULT_PORT = 7860
+PREVIEW_SCALE = 7  # show the 28x28 model input 7x larger, pixels kept sharp
+MODEL_INPUT_EMPTY = "<p>The 28×28 image the model sees appears here.</p>"
+CANVAS_SIZE = (336, 336)
+BRUSH_SIZE = 18  # about MNIST's stroke width relative to the canvas
+DRAW_A_DIGIT = "### Draw a digit\nThe prediction appears as soon as you lift the mouse."
+UPLOAD_A_PHOTO = "### Upload a photo of one digit"
+# The sketchpad opens with no tool chosen; pick the brush so the first stroke draws.
+SELECT_BRUSH_JS = """() => {
+  const pick = (tries) => {
+    const brush = document.querySelector('#sketchpad button[aria-label="Brush"]');
+    if (brush) { brush.click(); } else if (tries > 0) { setTimeout(() => pick(tries - 1), 100); }
+  };
+  pick(100);
+}"""
+EMPTY_PROBABILITIES = pd.DataFrame({"digit": [str(d) for d in range(10)], "probability": 0.0})
+
+Shown = tuple[str, pd.DataFrame, np.ndarray | None]  # message, probabilities, input
+
+
+def sketch_image(value) -> np.ndarray | None:
+    """The drawing in a Sketchpad value (its composite), or None when nothing is drawn.
+
+    Args:
+        value: what `gr.Sketchpad(type="numpy")` passes: a dict with "composite" (h, w, 4)
+            uint8 RGBA, transparent where nothing is drawn; or an array; or None.
+    """
+    if isinstance(value, dict):
+        value = value.get("composite")
+    if value is None:
+        return None
+    array = np.asarray(value)
+    if array.size == 0:
+        return None
+    if array.ndim == 3 and array.shape[-1] == 4 and not array[..., 3].any():
+        return None  # a fully transparent canvas: nothing drawn yet
+    if array.min() == array.max():
+        return None  # a uniform canvas: nothing drawn either
+    return array
+
+
+def as_pixels(model_input: np.ndarray | None) -> np.ndarray | None:
+    """The (28, 28) float model input in 0..1 as a (28, 28) uint8 image."""
+    if model_input is None:
+        return None
+    return (np.clip(np.squeeze(model_input), 0, 1) * 255).round().astype(np.uint8)
+
+
+def model_input_html(pixels: np.ndarray | None) -> str:
+    """An <img> of the model input, enlarged by the browser with sharp pixels.
+
+    Inline (a data URL), not a cached file: Gradio rewrites a cached file in place when two
+    answers are the same image, which breaks a download of it that is still running.
+    """
+    if pixels is None:
+        return MODEL_INPUT_EMPTY
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    size = 28 * PREVIEW_SCALE
+    return (f'<img id="model-input-image" alt="the 28x28 image the model sees" width="{size}" '
+            f'height="{size}" style="image-rendering: pixelated; border: 1px solid #888" '
+            f'src="data:image/png;base64,{data}">')
+
+
+def show(prediction, no_digit: str) -> Shown:
+    """What the page shows for one Prediction: a message, the ten probabilities, the input."""
+    if prediction.digit is None:
+        reason = prediction.reason or "no digit found"
+        return f"{no_digit}\n\n({reason})", EMPTY_PROBABILITIES, as_pixels(prediction.model_input)
+    message = f"## Prediction: {prediction.digit}\n\nconfidence {prediction.confidence:.1%}"
+    if prediction.low_confidence:
+        message += (" — not sure: the drawing may be unclear, or not a digit. "
+                    f"{prediction.reason or ''}").rstrip()
+    probabilities = pd.DataFrame({"digit": [str(d) for d in range(10)],
+                                  "probability": np.round(prediction.probabilities, 4)})
+    return message, probabilities, as_pixels(prediction.model_input)
+
+
+def predict_drawing(predictor, value) -> Shown:
+    """Predict the digit drawn on the sketchpad; an empty canvas asks for a drawing."""
+    drawing = sketch_image(value)
+    if drawing is None:
+        return DRAW_A_DIGIT, EMPTY_PROBABILITIES, None
+    try:
+        return show(predictor.predict(drawing), DRAW_A_DIGIT)
+    except DigitlabError as error:
+        return f"### Cannot use this drawing\n\n{error}", EMPTY_PROBABILITIES, None
+
+
+def predict_upload(predictor, path: str | Path | None) -> Shown:
+    """Predict the digit in an uploaded image file; an unreadable file gets a clear message."""
+    if path is None:
+        return UPLOAD_A_PHOTO, EMPTY_PROBABILITIES, None
+    try:
+        prediction = predictor.predict(Path(path))
+    except DigitlabError as error:
+        name = Path(path).name
+        return (f"### Cannot read {name}\n\n{error}\n\nTry a PNG or JPEG photo of one digit.",
+                EMPTY_PROBABILITIES, None)
+    return show(prediction, "### No digit found in this picture")
+
+
+def build_app(predictor):
+    """The Gradio Blocks of the demo around one loaded `digitlab.serve.predict.Predictor`."""
+    import gradio as gr
+
+    with gr.Blocks(title="digitlab: draw a digit", analytics_enabled=False) as demo:
+        gr.Markdown("# digitlab: draw a digit\nA CNN trained on MNIST reads your handwriting. "
+                    "It sees only the 28×28 image on the right, made by the same steps as "
+                    "`python -m digitlab predict`.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                with gr.Tabs():
+                    with gr.Tab("Draw", id="draw"):
+                        sketchpad = gr.Sketchpad(
+                            label="Draw one digit", type="numpy", image_mode="RGBA",
+                            canvas_size=CANVAS_SIZE, fixed_canvas=True, layers=False,
+                            transforms=(), elem_id="sketchpad",
+                            brush=gr.Brush(default_size=BRUSH_SIZE, colors=["#000000"],
+                                           color_mode="fixed"))
+                    with gr.Tab("Upload", id="upload"):
+                        upload = gr.File(label="A photo or scan of one digit", type="filepath",
+                                         file_types=["image"], elem_id="upload")
+            with gr.Column(scale=2):
+                message = gr.Markdown(DRAW_A_DIGIT, elem_id="prediction")
+                gr.Markdown("What the model sees (28×28):")
+                model_input = gr.HTML(MODEL_INPUT_EMPTY, elem_id="model-input")
+        probabilities = gr.BarPlot(EMPTY_PROBABILITIES, x="digit", y="probability",
+                                   y_lim=[0, 1], sort="x", height=260,
+                                   label="Probability of each digit",
+                                   elem_id="probabilities")
+        outputs = [message, probabilities, model_input]
+
+        def on_draw(value):
+            message_text, chart, pixels = predict_drawing(predictor, value)
+            return message_text, chart, model_input_html(pixels)
+
+        def on_upload(path):
+            message_text, chart, pixels = predict_upload(predictor, path)
+            return message_text, chart, model_input_html(pixels)
+
+        demo.load(None, js=SELECT_BRUSH_JS)
+        sketchpad.change(on_draw, sketchpad, outputs, api_name="predict_drawing",
+                         show_progress="hidden", trigger_mode="always_last")
+        upload.change(on_upload, upload, outputs, api_name="predict_upload",
+                      show_progress="minimal")
+    return demo
+
+
+def launch(demo, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, block: bool = True):
+    """Serve the demo on host:port: no share link, no browser tab; `block=False` returns."""
+    return demo.launch(server_name=host, server_port=port, share=False, inbrowser=False,
+                       footer_links=["api"], quiet=True, prevent_thread_lock=not block)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m digitlab app",
+                                     description="Start the draw-a-digit web demo.")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="model file: .keras, .tflite or .onnx (default: models/cnn.keras)")
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to serve on (default {DEFAULT_HOST}: this machine only; "
+                             "0.0.0.0 opens it to the network)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"port (default {DEFAULT_PORT})")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load the model once, then serve the demo until interrupted."""
+    args = build_parser().parse_args(argv)
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no telemetry, no version check
+    from digitlab.serve.predict import Predictor
+
+    predictor = Predictor(args.model)
+    demo = build_app(predictor)
+    print(f"digitlab demo on http://{args.host}:{args.port} (Ctrl+C stops it)")
+    launch(demo, args.host, args.port)
+    return 0

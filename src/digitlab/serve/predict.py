@@ -1,0 +1,140 @@
+"""Recognise digits in image files: load a model once, predict one or many images.
+
+    python -m digitlab predict [--model PATH] IMAGE [IMAGE ...]
+
+prints one JSON object per image, one per line, in input order:
+`{"path": ..., "digit": 7, "confidence": 0.998, "probabilities": [10 floats]}`; an image with
+no digit gives `"digit": null` and a `"reason"`, an unreadable file `"digit": null` and an
+`"error"`. Exit status 0 when every file was read, 1 when any could not be.
+"""
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from digitlab import config
+from digitlab.errors import ImageError
+from digitlab.images.preprocess import Prepared, prepare
+from digitlab.images.reading import ImageSource
+from digitlab.serve.runtimes import load_runner, predict_in_batches
+
+LOW_CONFIDENCE = 0.8  # below this the top probability is flagged as unsure
+BATCH_SIZE = 256
+
+
+@dataclass
+class Prediction:
+    """What the model made of one image."""
+
+    digit: int | None  # None: no digit found (see `reason`)
+    confidence: float = 0.0  # probability of `digit`
+    probabilities: list[float] | None = None  # all ten, digit 0 first
+    low_confidence: bool = False  # confidence below LOW_CONFIDENCE
+    reason: str | None = None
+    model_input: np.ndarray | None = None  # the (28, 28) image the model saw
+
+    def top(self, k: int = 3) -> list[tuple[int, float]]:
+        """The k most likely digits with their probabilities, most likely first."""
+        if self.probabilities is None:
+            return []
+        order = np.argsort(self.probabilities)[::-1][:k]
+        return [(int(digit), float(self.probabilities[digit])) for digit in order]
+
+
+def default_model_path() -> Path:
+    """The CNN trained by notebook 04: `models/cnn.keras` (in DIGITLAB_OUTPUT_DIR if set)."""
+    return config.MODELS_DIR / "cnn.keras"
+
+
+def available_model() -> Path | None:
+    """The CNN to use: this run's `models/cnn.keras` first, then the committed one, else None."""
+    for path in (default_model_path(), config.PROJ_ROOT / "models" / "cnn.keras"):
+        if path.is_file():
+            return path
+    return None
+
+
+class Predictor:
+    """Loads a model once; turns images into `Prediction`s."""
+
+    def __init__(self, model_path: str | Path | None = None):
+        self.model_path = Path(model_path) if model_path else default_model_path()
+        self.run = load_runner(self.model_path)
+
+    def predict(self, image: ImageSource) -> Prediction:
+        """Predict the digit in one image. Raises ImageError when it cannot be read."""
+        return self.predict_many([image])[0]
+
+    def predict_many(self, images: Iterable[ImageSource]) -> list[Prediction]:
+        """Predict every image, in order, in batches. Raises ImageError on the first bad one."""
+        return self.predict_prepared([prepare(image) for image in images])
+
+    def predict_prepared(self, prepared: list[Prepared]) -> list[Prediction]:
+        """Predict images already run through `prepare` (e.g. with their steps kept). Where an
+        image has alternative readings, the one the model is most confident about wins."""
+        readings = [[item.model_input, *item.alternatives] if item.model_input is not None
+                    else [] for item in prepared]
+        inputs = [model_input for item in readings for model_input in item]
+        probabilities = iter(self.probabilities(np.stack(inputs)) if inputs else [])
+        results = []
+        for item, choices in zip(prepared, readings, strict=True):
+            if not choices:
+                results.append(Prediction(None, reason=item.reason))
+                continue
+            rows = [next(probabilities) for _ in choices]
+            best = int(np.argmax([row.max() for row in rows]))
+            row = rows[best]
+            digit = int(np.argmax(row))
+            confidence = float(row[digit])
+            results.append(Prediction(digit, confidence, [float(p) for p in row],
+                                      confidence < LOW_CONFIDENCE, None, choices[best]))
+        return results
+
+    def probabilities(self, model_inputs: np.ndarray) -> np.ndarray:
+        """(n, 28, 28) model inputs -> (n, 10) probabilities."""
+        batch = model_inputs.astype(np.float32)[..., np.newaxis]
+        return predict_in_batches(self.run, batch, BATCH_SIZE).astype(np.float64)
+
+
+def to_json(path: str, prediction: Prediction | None, error: str | None = None) -> dict:
+    """The CLI's JSON object for one image."""
+    if error is not None or prediction is None:
+        return {"path": path, "digit": None, "error": error}
+    record: dict = {"path": path, "digit": prediction.digit}
+    if prediction.digit is None or prediction.probabilities is None:
+        record["reason"] = prediction.reason
+        return record
+    record["confidence"] = round(prediction.confidence, 6)
+    record["probabilities"] = [round(p, 6) for p in prediction.probabilities]
+    record["low_confidence"] = prediction.low_confidence
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The `python -m digitlab predict` command; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m digitlab predict", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="a .keras, .tflite or .onnx model "
+                                        "(default: models/cnn.keras)")
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    args = parser.parse_args(argv)
+    predictor = Predictor(args.model)  # a bad model is a DigitlabError: cli.py reports it
+    all_read = True
+    for path in args.images:
+        try:
+            record = to_json(path, predictor.predict(path))
+        except ImageError as error:
+            record = to_json(path, None, str(error))
+            all_read = False
+        print(json.dumps(record), flush=True)
+    return 0 if all_read else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Transfer learning: reuse a model trained on MNIST for other handwriting with few labels.
+
+`sklearn_digits` brings scikit-learn's handwritten digits (UCI "optical recognition", 8x8, 17
+grey levels, 43 writers) into MNIST's format; `few_shot` draws k labelled images per digit;
+`finetune` adapts a saved model under one of `STRATEGIES`, through `train.train` (same
+schedule, atomic saving and metrics as the MNIST models).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from digitlab.mnist import devices, recipes
+from digitlab.mnist.augment import build_augmentation
+from digitlab.mnist.train import TrainConfig, set_seed, train
+
+STRATEGIES = ("head", "full", "scratch")
+
+
+def reusable(base: keras.Model, strategy: str, freeze_batchnorm: bool = True) -> keras.Model:
+    """A copy of `base` ready for `strategy`: `head` trains the classifier only, `full` every
+    layer, `scratch` the same architecture from fresh random weights.
+
+    Batch normalisation stays frozen (inference mode, MNIST's statistics) in `head` and, unless
+    `freeze_batchnorm` is False, in `full`: a batch of a few images gives noisy statistics, and
+    letting them move the stored averages shifts every feature the network learned before the
+    weights can adapt. (A frozen Keras 3 BatchNormalization layer runs in inference mode even
+    while training.) A scratch network's statistics follow its batches sooner (momentum 0.9):
+    its run is too short for the usual 0.99.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {strategy!r}; choose one of {STRATEGIES}.")
+    copy = type(base).from_config(base.get_config())  # fresh random weights
+    if strategy == "scratch":
+        for layer in copy.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = 0.9
+        return copy
+    copy.set_weights(base.get_weights())
+    classifier = copy.layers[-1]
+    for layer in copy.layers:
+        if strategy == "head":
+            # Features frozen; the classifier starts from MNIST's (the same ten digits).
+            layer.trainable = layer is classifier
+        elif freeze_batchnorm and isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    return copy
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """How to adapt a model to a few images. The defaults were chosen on validation images of
+    the new set, never its held-out ones (benchmarks/transfer_choices.py)."""
+
+    strategy: str = "full"
+    epochs: int = 4
+    learning_rate: float = 1e-3  # peak of the warm-up + cosine schedule
+    batch_size: int = 32
+    epoch_images: int = 256  # few images are repeated (augmented anew) to fill an epoch
+    augment: bool = True  # the CNN recipe's augmentation
+    freeze_batchnorm: bool = True
+    rehearsal: int = 0  # MNIST images mixed into each epoch, so the model keeps what it knew
+
+    def train_config(self, seed: int) -> TrainConfig:
+        # The last epoch is kept: choosing one on validation images would use more labels
+        # than the k per digit a run is allowed.
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size,
+                           learning_rate=self.learning_rate, warmup_epochs=1.0,
+                           label_smoothing=0.0, seed=seed, keep="last")
+
+
+def repeated(images: np.ndarray, labels: np.ndarray, size: int):
+    """The images repeated whole until there are at least `size` of them."""
+    times = max(1, int(np.ceil(size / max(1, len(images)))))
+    return np.tile(images, (times, 1, 1)), np.tile(labels, times)
+
+
+def finetune(base: keras.Model, training: tuple, validation: tuple, held_out: tuple,
+             config: FinetuneConfig = FinetuneConfig(), seed: int = 0,
+             models_dir: Path | None = None, name: str = "finetuned", verbose: int = 0,
+             record: dict | None = None, rehearse_on: tuple | None = None) -> dict:
+    """Fine-tune a copy of `base` on `training` images under `config.strategy`.
+
+    Args:
+        training, validation, held_out: `(uint8 images (n, 28, 28), labels)` each; validation
+            fits the confidence temperature; held_out is only measured (`test_accuracy`).
+        models_dir: where `train.train` saves `<name>.keras` and its metrics.
+        record: more to save in the metrics (e.g. the source model's file and SHA-256).
+        rehearse_on: `(images, labels)` the base model learned from (MNIST's training set), to
+            draw `config.rehearsal` of them from; needed when `config.rehearsal` > 0.
+
+    Returns:
+        The metrics `train.train` saved, with the strategy and fine-tuning settings added.
+    """
+    set_seed(seed)
+    with devices.strategy().scope():
+        model = reusable(base, config.strategy, config.freeze_batchnorm)
+    model.name = name
+    x, y = repeated(training[0], training[1], config.epoch_images)
+    if config.rehearsal:
+        if rehearse_on is None:
+            raise ValueError("config.rehearsal needs rehearse_on: the images the base learned.")
+        old = np.random.default_rng(seed).choice(len(rehearse_on[1]), config.rehearsal,
+                                                 replace=False)
+        x, y = np.concatenate([x, rehearse_on[0][old]]), np.concatenate([y, rehearse_on[1][old]])
+    augmentation = build_augmentation(recipes.CNN.augment, seed=seed) if config.augment else None
+    settings = {**vars(config), "training_images": int(len(training[1])),
+                "digits": sorted(int(digit) for digit in np.unique(training[1]))}
+    return train(model, ((x, y), held_out), config.train_config(seed), augmentation,
+                 models_dir=models_dir, validation=validation, verbose=verbose,
+                 record={"finetune": settings, **(record or {})}, log_dir=False,
+                 resumable=False)
+
+
+# What notebook 08 compares, each with its best settings on validation images.
+CONFIGS = {
+    "head": FinetuneConfig("head", epochs=8, learning_rate=3e-3),
+    "full": FinetuneConfig("full", learning_rate=3e-4, rehearsal=256),
+    "scratch": FinetuneConfig("scratch", epochs=12, learning_rate=1e-3),
+}
+
+

@@ -1,0 +1,113 @@
+"""The few-shot study of notebook 08: fine-tuning runs for every strategy, number of labels k
+and random draw, each measured on the same held-out digits; spread over worker processes,
+since each run is short and mostly single-threaded Python."""
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from digitlab.transfer.digits import few_shot
+from digitlab.transfer.finetune import CONFIGS, FinetuneConfig, finetune
+
+
+@dataclass(frozen=True)
+class Run:
+    """One fine-tuning run: its settings and which pool images it learns from and validates on."""
+
+    strategy: str  # its name in the configs
+    config: FinetuneConfig
+    k: int | None  # labelled images per digit; None: the whole pool
+    draw: int  # the seed of the draw and of the run
+    chosen: np.ndarray  # indices into the digit set
+    validation: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return f"{self.config.strategy}_k{self.k or 'all'}_draw{self.draw}"
+
+
+def plan_runs(labels: np.ndarray, pool: np.ndarray, plan: list[tuple[str, list, int]],
+              configs: dict[str, FinetuneConfig], validation_per_digit: int = 20) -> list[Run]:
+    """The runs of `plan`, a list of (strategy, the k to try, draws per k).
+
+    k = None trains on the whole pool but a fixed `validation_per_digit` images per digit kept
+    for validation (draws then differ in their seed only); otherwise the validation images are
+    drawn from what the k-shot draw left.
+    """
+    runs = []
+    for strategy, shots, draws in plan:
+        for k in shots:
+            for draw in range(draws):
+                if k is None:
+                    validation = pool[few_shot(labels[pool], validation_per_digit, 0)]
+                    chosen = np.setdiff1d(pool, validation)
+                else:
+                    chosen = pool[few_shot(labels[pool], k, draw)]
+                    left = np.setdiff1d(pool, chosen)
+                    validation = left[few_shot(labels[left], validation_per_digit, draw)]
+                runs.append(Run(strategy, configs[strategy], k, draw, chosen, validation))
+    return runs
+
+
+_shared: dict = {}  # what every run of a process needs, loaded once per process
+
+
+def _start(base_path: Path, images: np.ndarray, labels: np.ndarray, held_out: np.ndarray,
+           models_dir: Path | None, rehearse_on: tuple | None, threads: int) -> None:
+    import tensorflow as tf
+
+    if threads:  # one thread per worker process: the processes share the cores
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        # Every run builds a new model, so Keras traces its functions anew: by design, not the
+        # accident TensorFlow's retracing warning is about.
+        tf.get_logger().setLevel("ERROR")
+    from digitlab.mnist.models import load_model
+
+    _shared.update(base=load_model(base_path), images=images, labels=labels,
+                   held_out=held_out, models_dir=models_dir, rehearse_on=rehearse_on)
+
+
+def _train(run: Run) -> dict:
+    images, labels, held_out = _shared["images"], _shared["labels"], _shared["held_out"]
+    metrics = finetune(_shared["base"], (images[run.chosen], labels[run.chosen]),
+                       (images[run.validation], labels[run.validation]),
+                       (images[held_out], labels[held_out]), run.config, run.draw,
+                       _shared["models_dir"], name=run.name, rehearse_on=_shared["rehearse_on"])
+    return {"strategy": run.strategy, "k": "all" if run.k is None else run.k, "draw": run.draw,
+            "images": len(run.chosen), "val_accuracy": metrics["val_accuracy"],
+            "test_accuracy": metrics["test_accuracy"], "seconds": metrics["train_seconds"]}
+
+
+def default_workers() -> int:
+    """One worker process per CPU core; one in all where a GPU does the work."""
+    import tensorflow as tf
+
+    return 1 if tf.config.list_physical_devices("GPU") else os.cpu_count() or 1
+
+
+def study(base_path: str | Path, images: np.ndarray, labels: np.ndarray, pool: np.ndarray,
+          held_out: np.ndarray, plan: list[tuple[str, list, int]],
+          configs: dict[str, FinetuneConfig] = CONFIGS, validation_per_digit: int = 20,
+          models_dir: Path | None = None, rehearse_on: tuple | None = None,
+          workers: int = 1) -> list[dict]:
+    """Held-out accuracy after fine-tuning the model at `base_path` for every run of `plan`
+    (see `plan_runs`); one row per run, in the plan's order.
+
+    Each run is seeded by its draw, so the rows do not depend on which process ran them.
+    `models_dir` keeps each run's model (`<strategy>_k<k>_draw<draw>.keras`);
+    `rehearse_on`: the base model's training images, for configs with `rehearsal`.
+    """
+    runs = plan_runs(labels, pool, plan, configs, validation_per_digit)
+    shared = (Path(base_path), images, labels, held_out, models_dir, rehearse_on)
+    if workers <= 1 or len(runs) <= 1:
+        _start(*shared, threads=0)
+        return [_train(run) for run in runs]
+    # "spawn": a fresh interpreter per worker; forking a process that runs TensorFlow is unsafe.
+    with ProcessPoolExecutor(min(workers, len(runs)), multiprocessing.get_context("spawn"),
+                             initializer=_start, initargs=(*shared, 1)) as executor:
+        return list(executor.map(_train, runs))

@@ -1,0 +1,58 @@
+"""Training spreads over every device: two logical CPU devices stand in for two GPUs."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+RUN = """
+import json, sys
+import tensorflow as tf
+
+replicas = int(sys.argv[1])
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(replicas)])
+
+from digitlab.mnist import data, recipes
+from digitlab.mnist.augment import AugmentConfig
+from digitlab.mnist.models import MLPConfig
+from digitlab.mnist.train import TrainConfig
+
+recipe = recipes.Recipe("mlp", MLPConfig(hidden_units=(256,), dropout=0.0), AugmentConfig(),
+                        TrainConfig(epochs=3, validation_size=500, seed=3, batch_size=64))
+mnist = data.subsample(data.load_mnist(mirrors=()), 4000, 1000)
+metrics = recipes.run(recipe, mnist, models_dir=sys.argv[2], verbose=0, log_dir=False,
+                      resumable=False)
+print(json.dumps(metrics))
+"""
+
+
+def train_on(replicas: int, models_dir, mnist_dir) -> dict:
+    env = {**os.environ, "DIGITLAB_MNIST_DIR": str(mnist_dir), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, "-c", RUN, str(replicas), str(models_dir)],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, mnist_dir):
+    return {replicas: train_on(replicas, tmp_path_factory.mktemp(f"on{replicas}"), mnist_dir)
+            for replicas in (1, 2)}
+
+
+def test_two_devices_train_one_replica_each(runs):
+    assert runs[1]["replicas"] == 1
+    assert runs[2]["replicas"] == 2
+
+
+def test_two_devices_reach_the_accuracy_of_one(runs):
+    # Each replica sees half of every batch and their gradients are summed: the same updates
+    # up to the order of floating-point sums (no dropout here: each replica would draw its
+    # own masks), so the runs agree within a few of the 1,000 test images.
+    one, two = runs[1]["test_accuracy"], runs[2]["test_accuracy"]
+    assert one > 0.8 and two > 0.8
+    assert two == pytest.approx(one, abs=0.005)
