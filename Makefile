@@ -1,5 +1,9 @@
 # The two commands: `make all` (the main job) and `make test`. See README.md.
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+SHELL := /bin/bash
+# TensorFlow's C++ start-up lines, written before its logging is set up (so whatever
+# TF_CPP_MIN_LOG_LEVEL says), kept out of the main job's output; other stderr passes.
+NO_TF_LOG := 2> >(grep --line-buffered -v -E '^(WARNING: All log messages before absl::InitializeLog|To enable the following instructions: |[IWE][0-9]{4} [0-9:.]+ +[0-9]+ [a-z_]+\.cc:[0-9]+\])' >&2)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -57,21 +61,21 @@ notebooks: data
 # The benchmarks whose numbers the README shows, measured again on the models just trained, then
 # the README's tables (`python -m digitlab report --check` says when any is out of date).
 results: install
-	$(PY) benchmarks/custom_images.py
-	$(PY) benchmarks/predict_speed.py
+	$(PY) benchmarks/custom_images.py $(NO_TF_LOG)
+	$(PY) benchmarks/predict_speed.py $(NO_TF_LOG)
 	@if [ -f ../shared/real_digits_dev/manifest.csv ]; then \
-		$(PY) benchmarks/real_images.py --no-sheet; \
+		$(PY) benchmarks/real_images.py --no-sheet $(NO_TF_LOG); \
 	else \
 		echo "real_images: ../shared/real_digits_dev is absent; its README table keeps its last measurement"; \
 	fi
-	$(PY) -m digitlab report
+	$(PY) -m digitlab report $(NO_TF_LOG)
 
 lint: install
 	$(PY) -m ruff check src tests benchmarks notebooks
 	$(PY) -m mypy
 
 test: lint data
-	$(PY) -m digitlab report --check
+	$(PY) -m digitlab report --check $(NO_TF_LOG)
 	$(PY) -m pytest
 
 lab: install

@@ -15,8 +15,12 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+RESULTS_PATHS = ("models", "figures", "benchmarks/results", "README.md")
+
+
 def git_state(root: str | Path | None = None) -> dict:
-    """The commit the code ran from and whether the tree had uncommitted changes.
+    """The commit the code ran from and whether the tree had uncommitted changes (outside
+    `RESULTS_PATHS`, which runs write).
 
     Both are None outside a git checkout (an unpacked archive, a machine without git).
     """
@@ -35,7 +39,10 @@ def git_state(root: str | Path | None = None) -> dict:
         return done.stdout.strip() if done.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    # The main job rewrites committed results (models/, figures/, the README's tables) as it
+    # goes: those do not make the code that produced a result differ from the commit.
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                 *(f":(exclude){path}" for path in RESULTS_PATHS)) if commit else None
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
