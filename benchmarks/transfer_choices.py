@@ -7,10 +7,13 @@ images) to score each setting on. Compared, at k = 1 and 10 images per digit, 3 
   - `head`, `full` and `scratch` learning rates and epochs; in `full`, frozen vs free batch norm,
     augmentation, and rehearsal (MNIST images mixed into each epoch).
 `finetune.CONFIGS` takes, for each strategy, the best validation accuracy averaged over k = 1
-and 10; `sklearn_digits` the enlargement with the best zero-shot accuracy.
+and 10; notebook 08 the enlargement with the best zero-shot accuracy. Whether all labels want
+other settings is asked separately, at k = all, of the settings with rehearsal.
 
-Run: .venv/bin/python benchmarks/transfer_choices.py | tee benchmarks/results/transfer_choices.txt
-About 8 minutes on a 2-core CPU.
+Run (about 13 and 3 minutes on a 2-core CPU, runs spread over one process per core):
+  .venv/bin/python benchmarks/transfer_choices.py | tee benchmarks/results/transfer_choices.txt
+  .venv/bin/python benchmarks/transfer_choices.py --shots all --only "rehearsal 256" \
+      | tee benchmarks/results/transfer_choices_all_labels.txt
 """
 
 import argparse
@@ -44,6 +47,10 @@ CANDIDATES = {
                                                            rehearsal=256),
     "full lr 1e-3, 8 epochs, rehearsal 256": finetune.FinetuneConfig("full", epochs=8,
                                                                      rehearsal=256),
+    "full lr 3e-4, 8 epochs, rehearsal 256": finetune.FinetuneConfig(
+        "full", epochs=8, learning_rate=3e-4, rehearsal=256),
+    "full lr 1e-3, 12 epochs, rehearsal 256": finetune.FinetuneConfig("full", epochs=12,
+                                                                      rehearsal=256),
     "full lr 1e-3, batch norm free": finetune.FinetuneConfig("full", freeze_batchnorm=False),
     "full lr 1e-3, no augmentation": finetune.FinetuneConfig("full", augment=False),
     "scratch lr 1e-3, 12 epochs": finetune.FinetuneConfig("scratch", 12, learning_rate=1e-3),
@@ -52,13 +59,21 @@ CANDIDATES = {
 }
 
 
+def labels_per_digit(text: str) -> int | None:
+    """A --shots value: a number of images per digit, or None for "all"."""
+    return None if text == "all" else int(text)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=str(config.MODELS_DIR / "cnn.keras"))
     parser.add_argument("--draws", type=int, default=3)
-    parser.add_argument("--shots", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--shots", type=labels_per_digit, nargs="+", default=[1, 10],
+                        help="labelled images per digit, or 'all' (the whole draw pool)")
     parser.add_argument("--only", help="run only the candidates whose name contains this")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes for the runs (default: one per CPU core)")
     args = parser.parse_args(argv)
     base = load_model(args.model)
     (mnist_images, mnist_labels), _ = data.load_mnist()  # rehearsal draws from the training set
@@ -83,7 +98,8 @@ def main(argv: list[str] | None = None) -> None:
         for name, candidate in candidates.items():
             for row in study.study(args.model, images, labels, draw_from, scored,
                                    [(name, args.shots, args.draws)], {name: candidate},
-                                   models_dir=folder, rehearse_on=(mnist_images, mnist_labels)):
+                                   models_dir=folder, rehearse_on=(mnist_images, mnist_labels),
+                                   workers=args.workers or study.default_workers()):
                 rows.append({**row, "validation accuracy": row.pop("test_accuracy")})
                 print(f"  {name}, k={row['k']}, draw {row['draw']}: "
                       f"{rows[-1]['validation accuracy']:.2%}", flush=True)
@@ -98,5 +114,5 @@ def main(argv: list[str] | None = None) -> None:
         print(f"best {strategy}: {mine['mean'].idxmax()}")
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # not in the worker processes, which import this file
     main()

@@ -116,8 +116,8 @@ def finetune(base: keras.Model, training: tuple, validation: tuple, held_out: tu
 
 # What notebook 08 compares, each with its best settings on validation images.
 CONFIGS = {
-    "head": FinetuneConfig("head", epochs=8, learning_rate=3e-3),
-    "full": FinetuneConfig("full", learning_rate=3e-4, rehearsal=256),
+    "head": FinetuneConfig("head", learning_rate=1e-3),
+    "full": FinetuneConfig("full", epochs=8, learning_rate=3e-4, rehearsal=256),
     "scratch": FinetuneConfig("scratch", epochs=12, learning_rate=1e-3),
 }
 
