@@ -123,3 +123,13 @@ def test_importing_digitlab_does_not_load_tensorflow():
 def test_modules_hold_one_idea(name):
     lines = len(source(name).read_text().splitlines())
     assert lines <= 300, f"{name} has {lines} lines: it likely holds two ideas; split it"
+
+
+def test_the_readme_organisation_section_names_every_module():
+    readme = (PACKAGE.parents[1] / "README.md").read_text()
+    section = readme[readme.index("## How the code is organised"):]
+    tree = section[:section.index("What flows where")]
+    missing = [name for name in MODULES
+               if name.rsplit(".", 1)[-1] not in tree and not name.endswith("__main__")
+               and name != "digitlab"]
+    assert not missing, f"README's organisation section does not mention {missing}"
