@@ -56,3 +56,29 @@ def test_two_devices_reach_the_accuracy_of_one(runs):
     one, two = runs[1]["test_accuracy"], runs[2]["test_accuracy"]
     assert one > 0.8 and two > 0.8
     assert two == pytest.approx(one, abs=0.005)
+
+
+OUTSIDE = """
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(2)])
+
+from digitlab.mnist import data, models, train
+
+mnist = data.subsample(data.load_mnist(mirrors=()), 1000, 100)
+try:
+    train.train(models.build_mlp(), mnist, train.TrainConfig(epochs=1, validation_size=100),
+                models_dir="unused", log_dir=False, resumable=False, verbose=0)
+except ValueError as error:
+    print(error)
+"""
+
+
+def test_a_model_built_outside_the_strategy_is_refused_with_the_fix(mnist_dir):
+    env = {**os.environ, "DIGITLAB_MNIST_DIR": str(mnist_dir), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, "-c", OUTSIDE], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert "built outside the distribution strategy" in done.stdout, done.stderr[-2000:]
+    assert "devices.strategy().scope()" in done.stdout

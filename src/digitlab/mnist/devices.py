@@ -25,3 +25,15 @@ def strategy() -> tf.distribute.Strategy:
     if len(devices) > 1:
         return tf.distribute.MirroredStrategy(devices)
     return tf.distribute.get_strategy()
+
+
+def check_built_under_strategy(model) -> None:
+    """Raise ValueError unless `model`'s weights were made under `strategy()` (they must be,
+    for it to train on several devices; with one device any model passes)."""
+    current = strategy()
+    if current.num_replicas_in_sync > 1 and not all(
+            current.extended.variable_created_in_scope(weight.value) for weight in model.weights):
+        raise ValueError(
+            f"{model.name} was built outside the distribution strategy, so it cannot train on "
+            f"the {current.num_replicas_in_sync} devices here: build it inside "
+            "`with digitlab.mnist.devices.strategy().scope():` (as `recipes.run` does).")

@@ -140,6 +140,7 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
     else:
         (x_fit, y_fit), (x_val, y_val) = (x_train, y_train), validation
     steps = int(np.ceil(len(x_fit) / train_config.batch_size))
+    devices.check_built_under_strategy(model)
     with devices.strategy().scope():  # the strategy the model was built under
         compile_model(model, train_config, steps)
         model.optimizer.build(model.trainable_variables)
