@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 SHELL := /bin/bash
 # TensorFlow's C++ start-up lines, written before its logging is set up (so whatever
 # TF_CPP_MIN_LOG_LEVEL says), kept out of the main job's output; other stderr passes.
-NO_TF_LOG := 2> >(grep --line-buffered -v -E '^(WARNING: All log messages before absl::InitializeLog|To enable the following instructions: |[IWE][0-9]{4} [0-9:.]+ +[0-9]+ [a-z_]+\.cc:[0-9]+\])' >&2)
+NO_TF_LOG = 2> >($(PY) -m digitlab.tflog >&2)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed

@@ -9,7 +9,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from digitlab.errors import NotebookError
-from digitlab.notebooks import TensorFlowLogFilter, execute_notebook, notebook_paths
+from digitlab.notebooks import execute_notebook, notebook_paths
+from digitlab.tflog import TensorFlowLogFilter
 
 NOTEBOOKS = notebook_paths()
 
@@ -170,3 +171,11 @@ def test_notebook_runs_in_quick_mode(path, quick_output):
     cells = json.loads(executed.read_text())["cells"]
     outputs = [output for cell in cells for output in cell.get("outputs", [])]
     assert not [output for output in outputs if output.get("output_type") == "error"]
+
+
+def test_the_tflog_command_drops_tensorflow_lines_from_what_it_copies():
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", "digitlab.tflog"], capture_output=True,
+                          text=True, input=TF_LINES[0] + "epoch 1/12\n" + TF_LINES[2])
+    assert done.returncode == 0 and done.stdout == "epoch 1/12\n"

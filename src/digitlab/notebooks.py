@@ -3,12 +3,11 @@
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import nbformat
 import papermill
@@ -21,14 +20,7 @@ from traitlets.config import Config
 
 from digitlab import config
 from digitlab.errors import NotebookError
-
-# TensorFlow's C++ log lines (`I0000 00:00:1796151057.541179   16449 port.cc:153] oneDNN ...`) are
-# not about the notebook. TF_CPP_MIN_LOG_LEVEL=2 stops most; the few written before absl's logging
-# starts ignore it, so the cells' stderr is filtered too. `verbose` shows them once, on the kernel's
-# own stderr.
-QUIET_KERNEL_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2"}
-TF_LOG_LINE = re.compile(r"[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.]+:\d+\] "
-                         r"|WARNING: All log messages before absl::InitializeLog\(\)")
+from digitlab.tflog import QUIET_ENV, TensorFlowLogFilter
 
 
 class NotebookKernelManager(AsyncKernelManager):
@@ -52,20 +44,6 @@ class NotebookKernelManager(AsyncKernelManager):
         if not self.verbose:
             kwargs["stderr"] = subprocess.DEVNULL
         await super().start_kernel(**kwargs)
-
-
-class TensorFlowLogFilter:
-    """A stream that passes text on to `out`, less TensorFlow's C++ log lines."""
-
-    def __init__(self, out: TextIO):
-        self.out = out
-
-    def write(self, text: str) -> None:
-        lines = text.splitlines(keepends=True)
-        self.out.write("".join(line for line in lines if not TF_LOG_LINE.match(line)))
-
-    def flush(self) -> None:
-        self.out.flush()
 
 
 def notebook_paths(notebooks_dir: Path = config.NOTEBOOKS_DIR) -> list[Path]:
@@ -124,7 +102,7 @@ def execute_notebook(path: Path, executed_path: Path, quick: bool = False,
     if output_dir is not None:
         env[config.OUTPUT_DIR_ENV] = str(Path(output_dir).resolve())
     if not verbose:
-        env.update(QUIET_KERNEL_ENV)
+        env.update(QUIET_ENV)
     kernel = Config({"NotebookKernelManager": {"extra_env": env, "verbose": verbose}})
     printer = CellPrinter(path)
     executed_path.parent.mkdir(parents=True, exist_ok=True)
