@@ -2,6 +2,7 @@
 and random draw, each measured on the same held-out digits; spread over worker processes,
 since each run is short and mostly single-threaded Python."""
 
+import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -9,7 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from digitlab import config
+from digitlab.provenance import file_sha256
 from digitlab.transfer.digits import few_shot
 from digitlab.transfer.finetune import CONFIGS, FinetuneConfig, finetune
 
@@ -111,3 +115,28 @@ def study(base_path: str | Path, images: np.ndarray, labels: np.ndarray, pool: n
     with ProcessPoolExecutor(min(workers, len(runs)), multiprocessing.get_context("spawn"),
                              initializer=_start, initargs=(*shared, 1)) as executor:
         return list(executor.map(_train, runs))
+
+
+def summarise(rows: list[dict]) -> pd.DataFrame:
+    """Per strategy and k, in the order of the runs: the held-out accuracy's mean, its standard
+    deviation over the draws (NaN for one) and the number of draws."""
+    return (pd.DataFrame(rows).groupby(["strategy", "k"], sort=False)["test_accuracy"]
+            .agg(["mean", "std", "count"]).rename(columns={"std": "sd", "count": "draws"})
+            .reset_index())
+
+
+def save_results(rows: list[dict], base_path: str | Path, zero_shot_accuracy: float,
+                 configs: dict[str, FinetuneConfig], path: Path | None = None,
+                 **facts) -> Path:
+    """Write the runs and their summary, with the SHA-256 of the model they started from and
+    `facts` (data set, split sizes, draws, seconds), to `models/transfer.json` by default: the
+    README's transfer table is rendered from it."""
+    path = Path(path or config.MODELS_DIR / "transfer.json")
+    result = {"source_model": Path(base_path).name, "source_model_sha256": file_sha256(base_path),
+              "zero_shot_accuracy": zero_shot_accuracy,
+              "configs": {name: vars(settings) for name, settings in configs.items()},
+              "summary": json.loads(summarise(rows).to_json(orient="records")),
+              "runs": rows, **facts}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return path
