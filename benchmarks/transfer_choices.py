@@ -17,7 +17,6 @@ Run (about 13 and 3 minutes on a 2-core CPU, runs spread over one process per co
 """
 
 import argparse
-import tempfile
 
 import pandas as pd
 
@@ -94,15 +93,14 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     candidates = {name: candidate for name, candidate in CANDIDATES.items()
                   if args.only is None or args.only in name}
-    with tempfile.TemporaryDirectory() as folder:
-        for name, candidate in candidates.items():
-            for row in study.study(args.model, images, labels, draw_from, scored,
-                                   [(name, args.shots, args.draws)], {name: candidate},
-                                   models_dir=folder, rehearse_on=(mnist_images, mnist_labels),
-                                   workers=args.workers or study.default_workers()):
-                rows.append({**row, "validation accuracy": row.pop("test_accuracy")})
-                print(f"  {name}, k={row['k']}, draw {row['draw']}: "
-                      f"{rows[-1]['validation accuracy']:.2%}", flush=True)
+    for name, candidate in candidates.items():
+        for row in study.study(args.model, images, labels, draw_from, scored,
+                               [(name, args.shots, args.draws)], {name: candidate},
+                               rehearse_on=(mnist_images, mnist_labels),
+                               workers=args.workers or study.default_workers()):
+            rows.append({**row, "validation accuracy": row.pop("test_accuracy")})
+            print(f"  {name}, k={row['k']}, draw {row['draw']}: "
+                  f"{rows[-1]['validation accuracy']:.2%}", flush=True)
     table = pd.DataFrame(rows).pivot_table(index="strategy", columns="k",
                                            values="validation accuracy", aggfunc="mean")
     table["mean"] = table.mean(axis=1)

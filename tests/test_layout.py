@@ -113,8 +113,11 @@ def test_the_top_level_names_are_the_subpackages_own():
         digitlab.evaluate  # noqa: B018 - the old flat names are gone
 
 
-def test_importing_digitlab_does_not_load_tensorflow():
-    done = subprocess.run([sys.executable, "-c", "import sys, digitlab, digitlab.config\n"
+@pytest.mark.parametrize("modules", ["digitlab, digitlab.config",
+                                     # a worker of the study reads its data before TensorFlow
+                                     "digitlab.transfer.study"])
+def test_importing_does_not_load_tensorflow(modules):
+    done = subprocess.run([sys.executable, "-c", f"import sys, {modules}\n"
                            "print('tensorflow' in sys.modules)"], capture_output=True, text=True)
     assert done.stdout.strip() == "False"
 

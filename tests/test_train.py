@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import keras
 import matplotlib.pyplot as plt
@@ -197,3 +198,69 @@ def test_the_learning_rate_goes_to_the_history_and_tensorboard(tiny_mnist, tmp_p
             for event in tf.compat.v1.train.summary_iterator(str(path))
             for value in event.summary.value}
     assert {"epoch_learning_rate", "epoch_loss", "epoch_accuracy"} <= tags
+
+
+def test_a_run_keeping_its_last_epoch_validates_once_and_a_rerun_is_not_compiled_again(
+        tiny_mnist, tmp_path):
+    small = models.CNNConfig(filters=(8, 16), convs_per_block=(1, 1), dense_units=16)
+    config = train.TrainConfig(epochs=2, batch_size=64, validation_size=200, seed=3, keep="last")
+
+    def fresh():
+        train.set_seed(3)
+        return models.build_cnn(small, name="cnn")
+
+    def run(model, config, folder):
+        return train.train(model, tiny_mnist, config, None, tmp_path / folder, verbose=0,
+                           log_dir=False, resumable=False)
+
+    expected = run(fresh(), config, "a")
+    history = runfiles.read_history(tmp_path / "a" / "cnn.history.csv")
+    assert np.isnan(history["val_loss"][0]) and history["val_accuracy"][1] == pytest.approx(
+        expected["val_accuracy"])
+    # The same model trained again, put back to a fresh copy's state (weights and dropout's
+    # random generators) first, ends where a fresh copy does, without compiling again; also for
+    # a run of another length (so another schedule).
+    model = fresh()
+    start = [keras.ops.convert_to_numpy(variable) for variable in model.variables]
+    run(model, config, "first")
+    traced = model.train_function
+    for again_config in (config, replace(config, epochs=1)):
+        expected = run(fresh(), again_config, "fresh")
+        for variable, value in zip(model.variables, start, strict=True):
+            variable.assign(value)
+        again = run(model, again_config, "again")
+        assert model.train_function is traced
+        assert again["test_accuracy"] == expected["test_accuracy"]
+        assert again["val_accuracy"] == expected["val_accuracy"]
+        for a, b in zip(*(models.load_model(tmp_path / folder / "cnn.keras").get_weights()
+                          for folder in ("fresh", "again")), strict=True):
+            np.testing.assert_array_equal(a, b)
+    history = runfiles.read_history(tmp_path / "again" / "cnn.history.csv")
+    assert history["learning_rate"] == [0.0]  # the end of the one-epoch cosine
+
+
+def test_a_run_saving_no_state_takes_its_epochs_from_one_pipeline_with_the_same_batches(
+        tiny_mnist, tmp_path):
+    import tensorflow as tf
+
+    small = models.CNNConfig(filters=(8, 16), convs_per_block=(1, 1), dense_units=16)
+    config = train.TrainConfig(epochs=2, batch_size=64, validation_size=200, seed=3)
+    weights = []
+    for resumable in (True, False):
+        train.set_seed(3)
+        model = models.build_cnn(small, name="cnn")
+        train.train(model, tiny_mnist, config, augment.build_augmentation(seed=3),
+                    tmp_path / str(resumable), verbose=0, log_dir=False, resumable=resumable)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    x, y = tiny_mnist[0]
+    variable = tf.Variable(0, dtype=tf.int64)
+    per_epoch = datasets.make_dataset(x[:100], y[:100], 32, True, seed=3, epoch=variable)
+    first = [batch for _, batch in per_epoch]
+    variable.assign(1)
+    second = [batch for _, batch in per_epoch]
+    together = [batch for _, batch in datasets.make_dataset(x[:100], y[:100], 32, True, seed=3,
+                                                            epochs=range(2))]
+    assert len(together) == 8 and all(
+        np.array_equal(a, b) for a, b in zip(first + second, together, strict=True))

@@ -172,3 +172,27 @@ def test_finetune_never_overwrites_or_accepts_a_non_model(base_model, tmp_path):
         teach.main([str(folder), "--model", str(not_a_model), "--out",
                        str(tmp_path / "new.keras")])
     assert not (tmp_path / "new.keras").exists()
+
+
+def test_study_rows_do_not_depend_on_how_many_workers_ran_them(digits, tmp_path):
+    from digitlab.transfer import study
+
+    images, labels = digits
+    base_path = tmp_path / "base.keras"
+    build_cnn().save(base_path)
+    pool, held_out = held_out_split(labels, 0.4)
+    held_out = held_out[:100]
+    configs = {name: finetune.FinetuneConfig(name, epochs=1, epoch_images=20)
+               for name in ("head", "full")}
+    plan = [("head", [1], 2), ("full", [2], 1)]
+    rows = {workers: study.study(base_path, images, labels, pool, held_out, plan, configs, 2,
+                                 tmp_path / f"runs{workers}", keep=["full_k2_draw0"],
+                                 workers=workers)
+            for workers in (1, 2)}
+    # Only the model asked for is saved.
+    assert [path.name for path in (tmp_path / "runs2").iterdir() if path.suffix == ".keras"] == [
+        "full_k2_draw0.keras"]
+    assert [(row["strategy"], row["k"], row["draw"]) for row in rows[1]] == [
+        ("head", 1, 0), ("head", 1, 1), ("full", 2, 0)]
+    assert rows[1] == [{**row, "seconds": mine["seconds"]}
+                       for row, mine in zip(rows[2], rows[1], strict=True)]

@@ -12,6 +12,7 @@ Shuffling needs nothing: each epoch's order follows from the seed and the epoch'
 import hashlib
 import io
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -69,8 +70,11 @@ class Checkpoint(keras.callbacks.Callback):
         return [*self.model.variables, *self.model.optimizer.variables, *extra]
 
     def on_epoch_end(self, epoch, logs=None):
-        for name, value in (logs or {}).items():
-            self.history.setdefault(name, []).append(float(value))
+        logs = logs or {}
+        # An epoch without validation (see `validation_freq`) gets NaN in the val_ columns.
+        for name in [*self.history, *(name for name in logs if name not in self.history)]:
+            self.history.setdefault(name, [math.nan] * self.epochs_done).append(
+                float(logs.get(name, math.nan)))
         self.epochs_done = epoch + 1
         if self.enabled:
             self.save()

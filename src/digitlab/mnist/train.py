@@ -2,6 +2,7 @@
 
 import json
 import time
+import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -48,13 +49,26 @@ def set_seed(seed: int, deterministic: bool = True) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def compile_model(model: keras.Model, train_config: TrainConfig, steps_per_epoch: int) -> None:
-    """Compile with AdamW under a linear warmup then cosine decay of the learning rate."""
+def schedule_steps(train_config: TrainConfig, steps_per_epoch: int) -> tuple[int, int]:
+    """Steps of the cosine decay and of the warmup before it."""
     total_steps = max(1, train_config.epochs * steps_per_epoch)
     warmup_steps = min(total_steps - 1, int(train_config.warmup_epochs * steps_per_epoch))
+    return total_steps - warmup_steps, warmup_steps
+
+
+def compile_model(model: keras.Model, train_config: TrainConfig,
+                  steps_per_epoch: int) -> keras.optimizers.schedules.CosineDecay:
+    """Compile with AdamW under a linear warmup then cosine decay of the learning rate; return
+    the schedule.
+
+    Its step counts are variables, so that the compiled model can be trained again for another
+    number of steps without tracing its functions again (`compile_once`).
+    """
+    decay_steps, warmup_steps = (keras.Variable(steps, "float32", trainable=False)
+                                 for steps in schedule_steps(train_config, steps_per_epoch))
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=train_config.learning_rate / 10,
-        decay_steps=total_steps - warmup_steps,
+        decay_steps=decay_steps,
         warmup_target=train_config.learning_rate,
         warmup_steps=warmup_steps,
     )
@@ -63,6 +77,37 @@ def compile_model(model: keras.Model, train_config: TrainConfig, steps_per_epoch
     model.compile(optimizer=optimizer, loss=smoothed_crossentropy(train_config.label_smoothing),
                   metrics=["accuracy", keras.metrics.SparseCategoricalCrossentropy(
                       name="crossentropy")])
+    return schedule
+
+
+# The models `train` compiled: for each, what it was compiled for and its optimizer's starting
+# state. Training one again with the same settings resets its optimizer and sets its schedule's
+# length instead of compiling it anew, which would make Keras trace its functions again (a
+# second or two: most of the overhead of a fine-tuning run of a few seconds).
+_compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def compile_once(model: keras.Model, train_config: TrainConfig, steps_per_epoch: int) -> None:
+    """`compile_model`, or, when `train` compiled this model before with the same learning rate,
+    warmup, weight decay, label smoothing and trainable weights, its optimizer put back to how
+    it started and its schedule set to this run's length."""
+    settings = asdict(train_config)
+    wanted = ([settings[name] for name in ("learning_rate", "warmup_epochs", "weight_decay",
+                                             "label_smoothing")],
+              [weight.path for weight in model.trainable_weights])
+    known = _compiled.get(model)
+    if known is not None and known[0] == wanted:
+        _, start, schedule = known
+        for variable, value in zip(model.optimizer.variables, start, strict=True):
+            variable.assign(value)
+        decay_steps, warmup_steps = schedule_steps(train_config, steps_per_epoch)
+        schedule.decay_steps.assign(decay_steps)
+        schedule.warmup_steps.assign(warmup_steps)
+        return
+    schedule = compile_model(model, train_config, steps_per_epoch)
+    model.optimizer.build(model.trainable_variables)
+    _compiled[model] = (wanted, [keras.ops.convert_to_numpy(variable)
+                                 for variable in model.optimizer.variables], schedule)
 
 
 def smoothed_crossentropy(smoothing: float):
@@ -106,7 +151,7 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
           extra_callbacks: list | None = None, verbose: int | str = 2,
           recipe: dict | None = None, validation: tuple | None = None,
           record: dict | None = None, log_dir: Path | None | bool = None,
-          resumable: bool = True) -> dict:
+          resumable: bool = True, save: bool = True) -> dict:
     """Train `model` on MNIST, calibrate it on the validation images, evaluate it on the test set
     and save it with its metrics.
 
@@ -129,9 +174,11 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
             default `runs/<name>/<date-time>/` beside the models folder; False for none.
         resumable: save the run's state after every epoch (False for runs of seconds, such as
             fine-tuning on a few images, where writing it would cost more than it saves).
+        save: write the model and its files; False only returns the metrics (a study's many
+            short runs, where saving would take a twentieth of each).
 
     Returns:
-        The metrics dictionary that was saved.
+        The metrics dictionary (the one saved).
     """
     (x_train, y_train), (x_test, y_test) = mnist
     if validation is None:
@@ -142,8 +189,7 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
     steps = int(np.ceil(len(x_fit) / train_config.batch_size))
     devices.check_built_under_strategy(model)
     with devices.strategy().scope():  # the strategy the model was built under
-        compile_model(model, train_config, steps)
-        model.optimizer.build(model.trainable_variables)
+        compile_once(model, train_config, steps)
     stopper = None
     if train_config.keep == "best":
         # Validation loss, not accuracy: on 5,000 images accuracy moves in steps of 0.02 points
@@ -163,8 +209,10 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
                             stopper, enabled=resumable)
     done = checkpoint.restore(model)
     epoch = tf.Variable(done, dtype=tf.int64, trainable=False)
+    # A run that saves no state after its epochs takes them all from one pipeline.
+    epochs = None if resumable else range(done, train_config.epochs)
     train_data = make_dataset(x_fit, y_fit, train_config.batch_size, True, augmentation,
-                              train_config.seed, epoch)
+                              train_config.seed, epoch, epochs)
     val_data = make_dataset(x_val, y_val, 1024, False)
     if log_dir is None:
         log_dir = models_dir.parent / "runs" / model.name / time.strftime("%Y%m%d-%H%M%S")
@@ -175,8 +223,12 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
     code = git_state()  # at the start: the tree may change while a long run trains
     start = time.perf_counter()
     if done < train_config.epochs and not checkpoint.stopped:
+        # Keeping the last epoch, nothing is chosen on the epochs before it: the validation
+        # images are measured once, at the end.
         model.fit(train_data, validation_data=val_data, epochs=train_config.epochs, shuffle=False,
-                  initial_epoch=done, callbacks=callbacks, verbose=verbose)
+                  initial_epoch=done, callbacks=callbacks, verbose=verbose,
+                  steps_per_epoch=None if epochs is None else steps,
+                  validation_freq=train_config.epochs if train_config.keep == "last" else 1)
     elif stopper is not None and (stopper.resume_state or {}).get("best_weights") is not None:
         best = (stopper.resume_state or {})["best_weights"]
         model.set_weights(best)  # what the run's end would have restored
@@ -216,12 +268,12 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
         "replicas": devices.strategy().num_replicas_in_sync,
         **(record or {}),
     }
-    # Everything is gathered first, so the files are replaced one right after the other.
-    save_atomically(without_optimizer(model), path)
-    metrics["model_sha256"] = file_sha256(path)
-    write_text_atomically(models_dir / f"{model.name}.history.csv", history_csv(history))
-    write_text_atomically(models_dir / f"{model.name}.metrics.json",
-                          json.dumps(metrics, indent=2) + "\n")
+    if save:  # everything is gathered first, so the files are replaced one right after another
+        save_atomically(without_optimizer(model), path)
+        metrics["model_sha256"] = file_sha256(path)
+        write_text_atomically(models_dir / f"{model.name}.history.csv", history_csv(history))
+        write_text_atomically(models_dir / f"{model.name}.metrics.json",
+                              json.dumps(metrics, indent=2) + "\n")
     checkpoint.remove()  # the run is complete: a new one starts from scratch
     return metrics
 

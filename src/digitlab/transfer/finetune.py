@@ -80,16 +80,22 @@ def repeated(images: np.ndarray, labels: np.ndarray, size: int):
 def finetune(base: keras.Model, training: tuple, validation: tuple, held_out: tuple,
              config: FinetuneConfig = FinetuneConfig(), seed: int = 0,
              models_dir: Path | None = None, name: str = "finetuned", verbose: int = 0,
-             record: dict | None = None, rehearse_on: tuple | None = None) -> dict:
+             record: dict | None = None, rehearse_on: tuple | None = None,
+             compiled: dict | None = None, save: bool = True) -> dict:
     """Fine-tune a copy of `base` on `training` images under `config.strategy`.
 
     Args:
         training, validation, held_out: `(uint8 images (n, 28, 28), labels)` each; validation
             fits the confidence temperature; held_out is only measured (`test_accuracy`).
-        models_dir: where `train.train` saves `<name>.keras` and its metrics.
+        models_dir: where `train.train` saves `<name>.keras` and its metrics (unless `save` is
+            False).
         record: more to save in the metrics (e.g. the source model's file and SHA-256).
         rehearse_on: `(images, labels)` the base model learned from (MNIST's training set), to
             draw `config.rehearsal` of them from; needed when `config.rehearsal` > 0.
+        compiled: a dict the caller keeps between runs on the same `base` in one process: a
+            model an earlier run compiled for the same strategy is trained again, given the
+            weights and random state a fresh copy would have, so results do not change but Keras
+            need not trace its functions again (`train.compile_once`).
 
     Returns:
         The metrics `train.train` saved, with the strategy and fine-tuning settings added.
@@ -97,6 +103,13 @@ def finetune(base: keras.Model, training: tuple, validation: tuple, held_out: tu
     set_seed(seed)
     with devices.strategy().scope():
         model = reusable(base, config.strategy, config.freeze_batchnorm)
+    if compiled is not None:
+        twin = compiled.setdefault((config.strategy, config.freeze_batchnorm), model)
+        if twin is not model:
+            # The fresh copy's weights, batch-norm statistics and dropout generators' states.
+            for target, source in zip(twin.variables, model.variables, strict=True):
+                target.assign(source)
+            model = twin
     model.name = name
     x, y = repeated(training[0], training[1], config.epoch_images)
     if config.rehearsal:
@@ -111,7 +124,7 @@ def finetune(base: keras.Model, training: tuple, validation: tuple, held_out: tu
     return train(model, ((x, y), held_out), config.train_config(seed), augmentation,
                  models_dir=models_dir, validation=validation, verbose=verbose,
                  record={"finetune": settings, **(record or {})}, log_dir=False,
-                 resumable=False)
+                 resumable=False, save=save)
 
 
 # What notebook 08 compares, each with its best settings on validation images.

@@ -1,13 +1,21 @@
 """The few-shot study of notebook 08: fine-tuning runs for every strategy, number of labels k
 and random draw, each measured on the same held-out digits; spread over worker processes,
-since each run is short and mostly single-threaded Python."""
+since each run is short and mostly single-threaded Python.
+
+Importing this module does not load TensorFlow: a worker process starting up reads its share
+of the data before it loads TensorFlow, so the next worker can start at once.
+"""
+
+from __future__ import annotations
 
 import json
 import multiprocessing
 import os
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,7 +23,9 @@ import pandas as pd
 from digitlab import config
 from digitlab.provenance import file_sha256
 from digitlab.transfer.digits import few_shot
-from digitlab.transfer.finetune import CONFIGS, FinetuneConfig, finetune
+
+if TYPE_CHECKING:
+    from digitlab.transfer.finetune import FinetuneConfig
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,14 @@ class Run:
     @property
     def name(self) -> str:
         return f"{self.config.strategy}_k{self.k or 'all'}_draw{self.draw}"
+
+    @property
+    def cost(self) -> float:
+        """Images it trains on, in all: how long it takes, roughly. A step from scratch costs
+        about 1.4 times another (measured): its batch normalisation learns."""
+        chosen = len(self.chosen)
+        per_epoch = chosen * -(-self.config.epoch_images // chosen) + self.config.rehearsal
+        return self.config.epochs * per_epoch * (1.4 if self.config.strategy == "scratch" else 1)
 
 
 def plan_runs(labels: np.ndarray, pool: np.ndarray, plan: list[tuple[str, list, int]],
@@ -61,7 +79,8 @@ _shared: dict = {}  # what every run of a process needs, loaded once per process
 
 
 def _start(base_path: Path, images: np.ndarray, labels: np.ndarray, held_out: np.ndarray,
-           models_dir: Path | None, rehearse_on: tuple | None, threads: int) -> None:
+           models_dir: Path | None, keep: frozenset, rehearse_on: tuple | None,
+           threads: int) -> None:
     import tensorflow as tf
 
     if threads:  # one thread per worker process: the processes share the cores
@@ -73,18 +92,26 @@ def _start(base_path: Path, images: np.ndarray, labels: np.ndarray, held_out: np
     from digitlab.mnist.models import load_model
 
     _shared.update(base=load_model(base_path), images=images, labels=labels,
-                   held_out=held_out, models_dir=models_dir, rehearse_on=rehearse_on)
+                   held_out=held_out, models_dir=models_dir, keep=keep, rehearse_on=rehearse_on,
+                   compiled={})
 
 
 def _train(run: Run) -> dict:
     images, labels, held_out = _shared["images"], _shared["labels"], _shared["held_out"]
+    from digitlab.transfer.finetune import finetune
+
     metrics = finetune(_shared["base"], (images[run.chosen], labels[run.chosen]),
                        (images[run.validation], labels[run.validation]),
                        (images[held_out], labels[held_out]), run.config, run.draw,
-                       _shared["models_dir"], name=run.name, rehearse_on=_shared["rehearse_on"])
+                       _shared["models_dir"], name=run.name, rehearse_on=_shared["rehearse_on"],
+                       compiled=_shared["compiled"], save=run.name in _shared["keep"])
     return {"strategy": run.strategy, "k": "all" if run.k is None else run.k, "draw": run.draw,
             "images": len(run.chosen), "val_accuracy": metrics["val_accuracy"],
             "test_accuracy": metrics["test_accuracy"], "seconds": metrics["train_seconds"]}
+
+
+def _train_all(runs: list[Run]) -> list[dict]:
+    return [_train(run) for run in runs]
 
 
 def default_workers() -> int:
@@ -96,25 +123,42 @@ def default_workers() -> int:
 
 def study(base_path: str | Path, images: np.ndarray, labels: np.ndarray, pool: np.ndarray,
           held_out: np.ndarray, plan: list[tuple[str, list, int]],
-          configs: dict[str, FinetuneConfig] = CONFIGS, validation_per_digit: int = 20,
-          models_dir: Path | None = None, rehearse_on: tuple | None = None,
-          workers: int = 1) -> list[dict]:
+          configs: dict[str, FinetuneConfig] | None = None, validation_per_digit: int = 20,
+          models_dir: Path | None = None, keep: Iterable[str] = (),
+          rehearse_on: tuple | None = None, workers: int = 1) -> list[dict]:
     """Held-out accuracy after fine-tuning the model at `base_path` for every run of `plan`
     (see `plan_runs`); one row per run, in the plan's order.
 
     Each run is seeded by its draw, so the rows do not depend on which process ran them.
-    `models_dir` keeps each run's model (`<strategy>_k<k>_draw<draw>.keras`);
+    `configs`: the settings of each strategy the plan names (default `finetune.CONFIGS`);
+    `keep`: the runs whose models are saved in `models_dir` (`Run.name`, such as
+    "full_k10_draw0", `.keras`), the others are only measured;
     `rehearse_on`: the base model's training images, for configs with `rehearsal`.
     """
+    if configs is None:
+        from digitlab.transfer.finetune import CONFIGS
+
+        configs = CONFIGS
     runs = plan_runs(labels, pool, plan, configs, validation_per_digit)
-    shared = (Path(base_path), images, labels, held_out, models_dir, rehearse_on)
-    if workers <= 1 or len(runs) <= 1:
+    shared = (Path(base_path), images, labels, held_out, models_dir, frozenset(keep),
+              rehearse_on)
+    if workers <= 1 or len(runs) <= 1:  # in this process
         _start(*shared, threads=0)
         return [_train(run) for run in runs]
+    # The draws of one strategy and k go to one worker, which compiles their model once (they
+    # share a schedule); the longest groups first, so no worker is left with a long one while
+    # the others wait.
+    groups: dict[tuple, list[int]] = {}
+    for index, run in enumerate(runs):
+        groups.setdefault((run.strategy, run.k), []).append(index)
+    order = sorted(groups.values(), key=lambda group: -sum(runs[index].cost for index in group))
     # "spawn": a fresh interpreter per worker; forking a process that runs TensorFlow is unsafe.
-    with ProcessPoolExecutor(min(workers, len(runs)), multiprocessing.get_context("spawn"),
+    with ProcessPoolExecutor(min(workers, len(order)), multiprocessing.get_context("spawn"),
                              initializer=_start, initargs=(*shared, 1)) as executor:
-        return list(executor.map(_train, runs))
+        done = executor.map(_train_all, [[runs[index] for index in group] for group in order])
+        rows = {index: row for group, group_rows in zip(order, done, strict=True)
+                for index, row in zip(group, group_rows, strict=True)}
+    return [rows[index] for index in range(len(runs))]
 
 
 def summarise(rows: list[dict]) -> pd.DataFrame:
