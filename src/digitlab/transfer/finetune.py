@@ -98,7 +98,7 @@ def finetune(base: keras.Model, training: tuple, validation: tuple, held_out: tu
             need not trace its functions again (`train.compile_once`).
 
     Returns:
-        The metrics `train.train` saved, with the strategy and fine-tuning settings added.
+        The metrics of `train.train`, with the strategy and fine-tuning settings added.
     """
     set_seed(seed)
     with devices.strategy().scope():
