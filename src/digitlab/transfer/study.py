@@ -97,9 +97,9 @@ def _start(base_path: Path, images: np.ndarray, labels: np.ndarray, held_out: np
 
 
 def _train(run: Run) -> dict:
-    images, labels, held_out = _shared["images"], _shared["labels"], _shared["held_out"]
     from digitlab.transfer.finetune import finetune
 
+    images, labels, held_out = _shared["images"], _shared["labels"], _shared["held_out"]
     metrics = finetune(_shared["base"], (images[run.chosen], labels[run.chosen]),
                        (images[run.validation], labels[run.validation]),
                        (images[held_out], labels[held_out]), run.config, run.draw,
@@ -145,9 +145,8 @@ def study(base_path: str | Path, images: np.ndarray, labels: np.ndarray, pool: n
     if workers <= 1 or len(runs) <= 1:  # in this process
         _start(*shared, threads=0)
         return [_train(run) for run in runs]
-    # The draws of one strategy and k go to one worker, which compiles their model once (they
-    # share a schedule); the longest groups first, so no worker is left with a long one while
-    # the others wait.
+    # The draws of one strategy and k go to one worker (which compiles a strategy's model once),
+    # the longest groups first, so that no worker is left with a long one while the others wait.
     groups: dict[tuple, list[int]] = {}
     for index, run in enumerate(runs):
         groups.setdefault((run.strategy, run.k), []).append(index)
