@@ -12,6 +12,7 @@ from scipy import ndimage
 
 from digitlab.errors import LabelError, ModelError
 from digitlab.images.synth import render_kinds
+from digitlab.mnist import calibration, train
 from digitlab.mnist.models import build_cnn, load_model
 from digitlab.serve.predict import available_model
 from digitlab.transfer import finetune, teach
@@ -94,6 +95,51 @@ def test_full_finetuning_keeps_mnist_batchnorm_statistics(digits, tmp_path):
     assert any(moved)  # the convolutions did learn
 
 
+@pytest.fixture
+def fitted_on(monkeypatch) -> list[int]:
+    """How many images each temperature fit of `train.train` saw, in order."""
+    seen = []
+
+    def spy(probabilities, labels):
+        seen.append(len(labels))
+        return calibration.fit_temperature(probabilities, labels)
+
+    monkeypatch.setattr(train, "fit_temperature", spy)
+    return seen
+
+
+def test_finetune_without_validation_keeps_the_base_calibration(digits, tmp_path, fitted_on):
+    images, labels = digits
+    chosen = few_shot(labels, 1, seed=0)
+    config = finetune.FinetuneConfig("full", epochs=1, epoch_images=20)
+    metrics = finetune.finetune(build_cnn(), (images[chosen], labels[chosen]), None, None,
+                                config, save=False)
+    assert fitted_on == []  # nothing to fit on, and never the training images
+    assert metrics["temperature"] == 1.0
+    assert metrics["test_accuracy"] is None and metrics["test_errors"] is None
+    assert metrics["val_accuracy"] is None
+
+
+def test_finetune_never_sharpens_on_validation_images(digits, monkeypatch):
+    images, labels = digits
+    chosen = few_shot(labels, 1, seed=0)
+    # What a fit gives on a handful of images the model reads all right: the sharpest tried.
+    monkeypatch.setattr(train, "fit_temperature", lambda probabilities, labels: 0.05)
+    config = finetune.FinetuneConfig("full", epochs=1, epoch_images=20)
+    metrics = finetune.finetune(build_cnn(), (images[chosen], labels[chosen]),
+                                (images[:20], labels[:20]), (images[20:40], labels[20:40]),
+                                config, save=False)
+    assert metrics["temperature"] == 1.0
+
+
+def test_digits_with_fewer_than_three_images_are_named_as_unmeasured():
+    assert teach.unmeasured_digits(np.array([0, 0, 0, 1, 1, 2])) == [1, 2]
+    assert teach.honesty_note(np.array([0, 0, 0, 1, 1, 1])) is None
+    assert "Digit(s) 1, 2 have fewer than 3 images" in teach.honesty_note(
+        np.array([0, 0, 0, 1, 1, 2]))
+    assert "no honest accuracy can be measured" in teach.honesty_note(np.array([0, 1, 1]))
+
+
 def labelled_folder(folder: Path, per_digit: int = 3) -> Path:
     """Generator-made digits (canvas and paper kinds) saved as <digit>/<kind><n>.<ext>."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -113,7 +159,7 @@ def base_model() -> Path:
     return path
 
 
-def test_finetune_writes_a_model_predict_loads(base_model, tmp_path, capsys):
+def test_finetune_writes_a_model_predict_loads(base_model, tmp_path, capsys, fitted_on):
     from digitlab.serve import predict
 
     folder = labelled_folder(tmp_path / "mine")
@@ -125,6 +171,12 @@ def test_finetune_writes_a_model_predict_loads(base_model, tmp_path, capsys):
     assert after >= before
     metrics = json.loads((out.parent / "mine.metrics.json").read_text())
     assert metrics["finetune"]["strategy"] == "full"
+    # Every digit has three images or more: calibrated on the held-out ones, never the others.
+    used = len(teach.read_labelled(folder).labels)
+    assert metrics["held_out"] > 0 and "note" not in metrics
+    assert fitted_on == [metrics["held_out"]]
+    assert metrics["finetune"]["training_images"] == used - metrics["held_out"]
+    assert metrics["temperature"] >= 1 and "calibrated on the held-out images" in printed
     some_image = next((folder / "4").iterdir())
     assert predict.main(["--model", str(out), str(some_image)]) == 0
     assert json.loads(capsys.readouterr().out)["digit"] is not None
@@ -157,6 +209,23 @@ def test_finetune_skips_unreadable_and_warns_of_missing_digits(base_model, tmp_p
         assert teach.main([str(folder), "--model", str(base_model), "--out", str(out)]) == 0
     assert any("4, 5, 6, 7, 8, 9" in str(w.message) for w in caught)
     assert "skipped" in capsys.readouterr().err and out.is_file()
+
+
+def test_finetune_on_too_few_images_records_no_test_accuracy(base_model, tmp_path, capsys,
+                                                            fitted_on):
+    folder = labelled_folder(tmp_path / "few", per_digit=1)  # one or two images of each digit
+    out = tmp_path / "few.keras"
+    assert teach.main([str(folder), "--model", str(base_model), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads((tmp_path / "few.metrics.json").read_text())
+    assert fitted_on == []  # no temperature fitted, so none on the training images
+    assert metrics["temperature"] == 1.0 and metrics["held_out"] == 0
+    assert metrics["test_accuracy"] is None and metrics["test_errors"] is None
+    assert "no honest accuracy can be measured" in metrics["note"]
+    assert "No digit has 3 or more images" in printed
+    assert "no honest accuracy can be measured" in printed
+    assert "confidences keep the base model's calibration" in printed
+    assert "%" not in printed  # no accuracy shown at all
 
 
 def test_finetune_never_overwrites_or_accepts_a_non_model(base_model, tmp_path):

@@ -40,6 +40,7 @@ class TrainConfig:
     label_smoothing: float = 0.0  # share of each target spread evenly over all ten digits
     seed: int = 42
     keep: str = "best"  # which epoch's weights to keep: "best" (lowest validation loss) or "last"
+    min_temperature: float = 0.0  # the lowest temperature calibration may choose (0: no limit)
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:
@@ -162,13 +163,16 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
 
     Args:
         model: an uncompiled digitlab model (see `digitlab.mnist.models`).
-        mnist: `((x_train, y_train), (x_test, y_test))` as `load_mnist` returns.
+        mnist: `((x_train, y_train), (x_test, y_test))` as `load_mnist` returns. With no test
+            image the test metrics are None: nothing else stands in for a test set.
         augmentation: layers applied to training batches only, or None.
         models_dir: where to save (default: config.MODELS_DIR).
         recipe: the model and augmentation settings to record beside the training config
             (`digitlab.mnist.recipes.Recipe.record()`), so the run can be rebuilt from its metrics.
-        validation: `(images, labels)` to validate on instead of `validation_size` images split
-            off the training set (fine-tuning on a few images has none to spare).
+        validation: `(images, labels)` to validate and calibrate on instead of
+            `validation_size` images split off the training set (fine-tuning on a few images has
+            none to spare). With no images (and `keep="last"`) nothing is validated and the
+            model keeps the calibration its weights carry: temperature 1.
         record: more to save in the metrics (e.g. what a fine-tuned model started from).
         log_dir: where TensorBoard logs go (losses, accuracies, learning rate per epoch);
             default `runs/<name>/<date-time>/` beside the models folder; False for none.
@@ -186,6 +190,10 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
             x_train, y_train, train_config.validation_size, train_config.seed)
     else:
         (x_fit, y_fit), (x_val, y_val) = (x_train, y_train), validation
+    validating = len(y_val) > 0
+    if not validating and train_config.keep != "last":
+        raise ValueError("keep='best' chooses an epoch on validation images; with none, keep "
+                         "'last'.")
     steps = int(np.ceil(len(x_fit) / train_config.batch_size))
     devices.check_built_under_strategy(model)
     with devices.strategy().scope():  # the strategy the model was built under
@@ -213,7 +221,7 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
     epochs = None if resumable else range(done, train_config.epochs)
     train_data = make_dataset(x_fit, y_fit, train_config.batch_size, True, augmentation,
                               train_config.seed, epoch, epochs)
-    val_data = make_dataset(x_val, y_val, 1024, False)
+    val_data = make_dataset(x_val, y_val, 1024, False) if validating else None
     if log_dir is None:
         log_dir = models_dir.parent / "runs" / model.name / time.strftime("%Y%m%d-%H%M%S")
     logs = [keras.callbacks.TensorBoard(str(log_dir), write_graph=False)] if log_dir else []
@@ -235,19 +243,28 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
     seconds = checkpoint.seconds_before + time.perf_counter() - start  # all sessions of the run
     history = checkpoint.history
     kept = kept_epoch(history) if train_config.keep == "best" else len(history["loss"]) - 1
-    temperature = fit_temperature(model.predict(val_data, verbose=0), y_val)
-    apply_temperature(model, temperature)
-    test = model.evaluate(make_dataset(x_test, y_test, 1024, False), verbose=0, return_dict=True)
-    test_accuracy = test["accuracy"]
+    temperature = 1.0
+    if validating:
+        temperature = max(train_config.min_temperature,
+                          fit_temperature(model.predict(val_data, verbose=0), y_val))
+        apply_temperature(model, temperature)
+    test_accuracy: float | None = None
+    test_loss: float | None = None
+    test_errors: int | None = None
+    if len(y_test):
+        test = model.evaluate(make_dataset(x_test, y_test, 1024, False), verbose=0,
+                              return_dict=True)
+        test_accuracy, test_loss = float(test["accuracy"]), float(test["crossentropy"])
+        test_errors = int(round((1 - test_accuracy) * len(x_test)))
 
     path = models_dir / f"{model.name}.keras"
     metrics = {
         "name": model.name,
         "model": path.name,
-        "test_accuracy": float(test_accuracy),
-        "test_loss": float(test["crossentropy"]),  # without label smoothing
-        "test_errors": int(round((1 - test_accuracy) * len(x_test))),
-        "val_accuracy": float(history["val_accuracy"][kept]),
+        "test_accuracy": test_accuracy,
+        "test_loss": test_loss,  # without label smoothing
+        "test_errors": test_errors,
+        "val_accuracy": float(history["val_accuracy"][kept]) if validating else None,
         "kept_epoch": kept + 1,
         "temperature": temperature,
         "parameters": int(model.count_params()),

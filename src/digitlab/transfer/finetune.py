@@ -66,9 +66,14 @@ class FinetuneConfig:
     def train_config(self, seed: int) -> TrainConfig:
         # The last epoch is kept: choosing one on validation images would use more labels
         # than the k per digit a run is allowed.
+        # The temperature may soften the model, never sharpen it (at least 1): it starts from
+        # the base's calibrated last layer, and training on a few images only makes it surer.
+        # When the model reads every validation image right, as it does a handful, the fit
+        # picks the sharpest temperature it tries (0.05: every confidence 1.0) however few the
+        # images; the fine-tuned model then gave 1.0 to noise, a smiley and a letter.
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size,
                            learning_rate=self.learning_rate, warmup_epochs=1.0,
-                           label_smoothing=0.0, seed=seed, keep="last")
+                           label_smoothing=0.0, seed=seed, keep="last", min_temperature=1.0)
 
 
 def repeated(images: np.ndarray, labels: np.ndarray, size: int):
@@ -77,7 +82,8 @@ def repeated(images: np.ndarray, labels: np.ndarray, size: int):
     return np.tile(images, (times, 1, 1)), np.tile(labels, times)
 
 
-def finetune(base: keras.Model, training: tuple, validation: tuple, held_out: tuple,
+def finetune(base: keras.Model, training: tuple, validation: tuple | None,
+             held_out: tuple | None,
              config: FinetuneConfig = FinetuneConfig(), seed: int = 0,
              models_dir: Path | None = None, name: str = "finetuned", verbose: int = 0,
              record: dict | None = None, rehearse_on: tuple | None = None,
@@ -86,7 +92,9 @@ def finetune(base: keras.Model, training: tuple, validation: tuple, held_out: tu
 
     Args:
         training, validation, held_out: `(uint8 images (n, 28, 28), labels)` each; validation
-            fits the confidence temperature; held_out is only measured (`test_accuracy`).
+            fits the confidence temperature (never below 1); held_out is only measured
+            (`test_accuracy`). Neither may hold a training image. None: no such images, so
+            the model keeps the base's calibration (temperature 1), or `test_accuracy` is None.
         models_dir: where `train.train` saves `<name>.keras` and its metrics (unless `save` is
             False).
         record: more to save in the metrics (e.g. the source model's file and SHA-256).
@@ -119,10 +127,11 @@ def finetune(base: keras.Model, training: tuple, validation: tuple, held_out: tu
                                                  replace=False)
         x, y = np.concatenate([x, rehearse_on[0][old]]), np.concatenate([y, rehearse_on[1][old]])
     augmentation = build_augmentation(recipes.CNN.augment, seed=seed) if config.augment else None
+    none = (training[0][:0], training[1][:0])  # no images, in the training images' format
     settings = {**vars(config), "training_images": int(len(training[1])),
                 "digits": sorted(int(digit) for digit in np.unique(training[1]))}
-    return train(model, ((x, y), held_out), config.train_config(seed), augmentation,
-                 models_dir=models_dir, validation=validation, verbose=verbose,
+    return train(model, ((x, y), held_out or none), config.train_config(seed), augmentation,
+                 models_dir=models_dir, validation=validation or none, verbose=verbose,
                  record={"finetune": settings, **(record or {})}, log_dir=False,
                  resumable=False, save=save)
 

@@ -5,8 +5,10 @@
 FOLDER holds images in subfolders `0` ... `9`, or files named `<digit>_<anything>.<ext>`
 (`7_kitchen.jpg`). Each image goes through `preprocess.prepare`, as `predict` does. A fifth of
 each digit's images is held out (when the digit has at least three) to measure the base and the
-new model on; the new model is written to --out (default models/finetuned.keras) with its
-metrics, and `predict --model` or `app --model` take it.
+new model on and, when every digit has some held out, to calibrate the new model's confidences;
+otherwise they keep the base model's calibration, and with nothing held out no accuracy is
+measured. The new model is written to --out (default models/finetuned.keras) with its metrics,
+and `predict --model` or `app --model` take it.
 """
 
 import argparse
@@ -27,6 +29,7 @@ from digitlab.provenance import file_sha256
 LABELLED_NAME = re.compile(r"^(\d+)_")
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # what Keras accepts as a model name
 HOLD_OUT_SHARE = 0.2
+MIN_TO_HOLD_OUT = 3  # images of a digit before one is held out: two are left to learn from
 
 
 @dataclass
@@ -94,13 +97,13 @@ def read_labelled(folder: str | Path) -> LabelledImages:
 
 
 def hold_out(labels: np.ndarray, share: float = HOLD_OUT_SHARE, seed: int = 0):
-    """Indices (train, held_out): `share` of each digit with at least three images held out
-    (at least one); digits with fewer images train only."""
+    """Indices (train, held_out): `share` of each digit with at least `MIN_TO_HOLD_OUT` images
+    held out (at least one); digits with fewer images train only."""
     rng = np.random.default_rng(seed)
     train, held = [], []
     for digit in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == digit))
-        cut = max(1, int(round(share * len(members)))) if len(members) >= 3 else 0
+        cut = max(1, int(round(share * len(members)))) if len(members) >= MIN_TO_HOLD_OUT else 0
         held += list(members[:cut])
         train += list(members[cut:])
     return np.sort(np.array(train, int)), np.sort(np.array(held, int))
@@ -121,6 +124,29 @@ def local_mnist() -> tuple[np.ndarray, np.ndarray] | None:
 def missing_digits(labels: np.ndarray) -> list[int]:
     """The digits 0-9 with no example."""
     return sorted(set(range(10)) - set(int(label) for label in labels))
+
+
+def unmeasured_digits(labels: np.ndarray) -> list[int]:
+    """The digits with examples, but too few to hold one out (`MIN_TO_HOLD_OUT`)."""
+    counts = np.bincount(labels, minlength=10)
+    return [digit for digit in range(10) if 0 < counts[digit] < MIN_TO_HOLD_OUT]
+
+
+def honesty_note(labels: np.ndarray) -> str | None:
+    """What the folder's images leave unmeasured and uncalibrated, in words; None when every
+    digit has a held-out image."""
+    unmeasured = unmeasured_digits(labels)
+    if not unmeasured:
+        return None
+    if len(unmeasured) == len(np.unique(labels)):
+        return (f"No digit has {MIN_TO_HOLD_OUT} or more images, so none was held out: no honest "
+                "accuracy can be measured (the metrics record none), and confidences keep the "
+                f"base model's calibration. Give each digit {MIN_TO_HOLD_OUT} or more images to "
+                "measure how well the new model reads them.")
+    return (f"Digit(s) {', '.join(map(str, unmeasured))} have fewer than {MIN_TO_HOLD_OUT} "
+            "images: none of theirs was held out, so they are not measured, and confidences "
+            "keep the base model's calibration (fitting it needs a held-out image of every "
+            "digit).")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,7 +189,11 @@ def main(argv: list[str] | None = None) -> int:
                       "what it knew of them", stacklevel=1)
     train_idx, held_idx = hold_out(found.labels, seed=args.seed)
     training = (found.images[train_idx], found.labels[train_idx])
-    held = (found.images[held_idx], found.labels[held_idx]) if len(held_idx) else training
+    held = (found.images[held_idx], found.labels[held_idx]) if len(held_idx) else None
+    note = honesty_note(found.labels)
+    # A temperature fitted on some digits' images would set every digit's confidences: it is
+    # fitted only when every digit has a held-out image, never on the training images.
+    calibration = held if note is None else None
     settings = finetune.CONFIGS["full"]
     mnist = local_mnist()
     if mnist is None:
@@ -172,18 +202,24 @@ def main(argv: list[str] | None = None) -> int:
                       stacklevel=1)
         settings = replace(settings, rehearsal=0)
     source = {"started_from": str(model_path), "started_from_sha256": file_sha256(model_path),
-              "test_images": "the held-out share of the folder" if len(held_idx) else
-              "the training images (too few to hold any out): not a test"}
-    metrics = finetune.finetune(base, training, held, held, settings, args.seed, out.parent,
-                                name=out.stem, record=source, rehearse_on=mnist)
+              "held_out": len(held_idx),
+              "test_images": "the held-out share of the folder" if len(held_idx) else "none",
+              "calibrated_on": "the held-out images" if calibration else
+              "nothing: the base model's calibration is kept (temperature 1)",
+              **({"note": note} if note else {})}
+    metrics = finetune.finetune(base, training, calibration, held, settings, args.seed,
+                                out.parent, name=out.stem, record=source, rehearse_on=mnist)
     print(f"fine-tuned on {len(train_idx)} images in {metrics['train_seconds']:.0f} s; "
           f"wrote {out}")
-    if len(held_idx):
+    if held is not None:
         before = evaluate.predict(base, *held).accuracy
         print(f"held-out {len(held_idx)} images: {before:.0%} right before, "
               f"{metrics['test_accuracy']:.0%} after")
-    else:
-        print("too few images to hold any out: no before/after accuracy")
+    if calibration is not None:
+        print(f"confidences calibrated on the held-out images (temperature "
+              f"{metrics['temperature']:.2f})")
+    if note:
+        print(note)
     print(f"use it: python -m digitlab predict --model {out} IMAGE ...")
     return 0
 
