@@ -396,3 +396,44 @@ def test_a_four_with_its_upright_written_apart_keeps_the_upright(seed):
     rows, columns = np.nonzero(model_input > 0.3)
     right_part = model_input[:, columns.max() - 3:] > 0.3
     assert np.ptp(np.nonzero(right_part)[0]) >= 17  # the upright spans nearly the 20 px box
+
+
+# Digits cropped to their own box, drawings in the alpha channel alone.
+
+def mnist_like(digit: int = 0, seed: int = 0) -> np.ndarray:
+    """A bold digit cropped to its ink's box, stretched to fill 16x16 and binarised, as
+    postal scans store digits: light ink on dark, (16, 16) uint8."""
+    mask = handwriting.draw_digit(digit, "marker", 64, np.random.default_rng(seed))
+    rows, columns = np.nonzero(np.asarray(mask) >= 128)
+    crop = mask.crop((columns.min(), rows.min(), columns.max() + 1, rows.max() + 1))
+    return np.where(np.asarray(crop.resize((16, 16), Image.Resampling.BILINEAR)) >= 128, 255,
+                    0).astype(np.uint8)
+
+
+@pytest.mark.parametrize("digit", [0, 1, 8])
+@pytest.mark.parametrize("dark", [True, False], ids=["dark-on-light", "light-on-dark"])
+def test_a_digit_stretched_to_fill_its_box_is_read(committed_predictor, digit, dark):
+    # The ink touches all four edges and may cover half the image: no page edge, no frame.
+    image = mnist_like(digit)
+    prediction = committed_predictor.predict(255 - image if dark else image)
+    assert prediction.digit == digit, prediction.reason
+
+
+def test_a_one_cropped_to_its_box_is_read(committed_predictor):
+    one = np.asarray(handwriting.draw_digit(1, "pen", 20, np.random.default_rng(3)))
+    rows, columns = np.nonzero(one >= 128)
+    crop = one[rows.min(): rows.max() + 1, columns.min(): columns.max() + 1]
+    assert crop.shape[1] < 8  # narrower than the smallest whole picture
+    assert committed_predictor.predict(crop).digit == 1
+
+
+@pytest.mark.parametrize("colour", [(0, 0, 0), (255, 255, 255), (230, 200, 40)])
+def test_a_drawing_in_the_alpha_channel_alone_is_read(colour):
+    # One colour everywhere, the strokes only in the alpha channel, and faint: a soft brush.
+    mask = ink_mask(digit=7, pen="mouse", height=200, seed=1)
+    drawing = np.zeros(mask.shape + (4,), np.uint8)
+    drawing[..., :3] = colour
+    drawing[..., 3] = (mask * 0.4 * 255).astype(np.uint8)
+    reference = prepare(on_paper(mask)).model_input
+    model_input = prepare(Image.fromarray(drawing, "RGBA")).model_input
+    assert model_input is not None and close(model_input, reference) < 0.03

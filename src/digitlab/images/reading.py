@@ -4,7 +4,8 @@ Everything a file can do wrong ends here as an `ImageError`: unreadable or trunc
 decompression bombs, zero-sized images. Phone photos are turned upright (EXIF orientation),
 animated images give their first frame, and transparency is composited onto a background that
 contrasts with the strokes (canvas drawings have transparent backgrounds and black *or* white
-strokes).
+strokes); a drawing whose colour is the same wherever it shows is in its alpha channel alone,
+which becomes the ink.
 """
 
 import io
@@ -20,6 +21,10 @@ MAX_PIXELS = 64_000_000  # larger images are refused: a 12 MP photo is 12_000_00
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 WORK_SIZE = 640  # long side, in pixels, of the image the digit is searched in
 DRAWING_SIZE = 200  # the same for drawings: clean strokes on an empty canvas need less
+
+# Colours of pixels less opaque than SHOWN are unreliable (exporters round them); within
+# COLOUR_NOISE of each other colours are one ink (rounding of un-premultiplied alpha).
+SHOWN, COLOUR_NOISE = 0.1, 0.05
 
 ImageSource = str | Path | bytes | bytearray | memoryview | Image.Image | np.ndarray
 
@@ -201,6 +206,14 @@ def stroke_background(gray: np.ndarray, alpha: np.ndarray) -> float | None:
     return 1.0 if float(np.median(gray[opaque])) < 0.5 else 0.0
 
 
+def alpha_only(gray: np.ndarray, alpha: np.ndarray) -> bool:
+    """Is the drawing in the alpha channel alone? True when every pixel that shows (alpha at
+    least SHOWN) has the same colour, within COLOUR_NOISE: one ink colour, faint or bold, on
+    transparency, whatever colour the see-through pixels hold."""
+    shown = gray[alpha >= SHOWN]
+    return shown.size > 0 and float(np.ptp(shown)) <= COLOUR_NOISE and float(np.ptp(alpha)) > 0
+
+
 def load(source: ImageSource, work_size: int = WORK_SIZE,
          with_color: bool = False) -> tuple[np.ndarray, np.ndarray | None, bool]:
     """Read any image as float32 arrays in 0..1, long side at most `work_size`.
@@ -226,6 +239,9 @@ def load(source: ImageSource, work_size: int = WORK_SIZE,
     array = resize_array(array, min(work_size, DRAWING_SIZE) if drawing else work_size)
     color = array[..., :-1] if has_alpha else array
     gray = luminance(color)
+    if has_alpha and alpha_only(gray, array[..., -1]):
+        gray = 1.0 - array[..., -1]  # dark ink, as much as it is opaque, on white
+        return gray.astype(np.float32), (gray[..., np.newaxis] if with_color else None), drawing
     background = stroke_background(gray, array[..., -1]) if has_alpha else None
     if background is not None:
         alpha = array[..., -1]

@@ -9,21 +9,28 @@ from skimage.morphology import skeletonize
 MIN_CONTRAST = 0.12  # weaker ink than this (fraction of the paper brightness) is no digit
 FAINT = 0.5  # ink this fraction of the digit's threshold is kept where it joins the digit
 SMALL_IMAGE = 100  # long side, in pixels, up to which ink is not smoothed
+# Noise whose floor (5 sd) would hide ink half as strong as black is no paper's noise.
+INKY_NOISE = 0.1
+NORMAL_2_TO_10 = 0.77  # from the 2nd to the 10th percentile of a normal distribution, in sds
 
 
 def remove_frame(mask: np.ndarray, depth: int = 3) -> np.ndarray:
     """Clear a frame drawn around a canvas: border lines that are (nearly) all ink, on at least
-    three sides, up to `depth` pixels in. A digit never fills a whole side of its canvas."""
+    three sides, up to `depth` pixels in, with paper inside. Ink that goes on filling the sides
+    past `depth` is no frame but a digit stretched to fill its box (a bold 1)."""
     mask = mask.copy()
-    for inset in range(min(depth, min(mask.shape) // 4)):
+    frame = []
+    for inset in range(min(depth + 1, min(mask.shape) // 4)):
         inner = mask[inset: mask.shape[0] - inset, inset: mask.shape[1] - inset]  # a view
         sides = [inner[0], inner[-1], inner[:, 0], inner[:, -1]]
         full = [side.mean() >= 0.9 for side in sides]
         if sum(full) < 3:
             break
-        for side, is_full in zip(sides, full, strict=True):
-            if is_full:
-                side[...] = False
+        if inset == depth:
+            return mask
+        frame += [side for side, is_full in zip(sides, full, strict=True) if is_full]
+    for side in frame:
+        side[...] = False
     return mask
 
 
@@ -127,6 +134,20 @@ def grow_faint(digit: np.ndarray, faint: np.ndarray, drawing: bool) -> np.ndarra
     return result
 
 
+def paper_noise(ink: np.ndarray, crowded: bool) -> float:
+    """The paper's noise in an ink map, as a standard deviation: from the median absolute
+    deviation, which assumes the paper is most of the picture. In a `crowded` one (a digit cropped
+    to its box, even stretched to fill it, may be nine tenths ink) where that is above INKY_NOISE,
+    it measured the ink: the noise is then also taken from the spread of the faintest tenth,
+    where only paper is, and the smaller counts (not always: clipped at 0, that spread
+    understates a photo's noise)."""
+    noise = 1.4826 * float(np.median(np.abs(ink - np.median(ink))))
+    if crowded and noise > INKY_NOISE:
+        faintest, tenth = np.percentile(ink, [2, 10])
+        noise = min(noise, float(tenth - faintest) / NORMAL_2_TO_10)
+    return noise
+
+
 def find_digit(ink: np.ndarray, drawing: bool = False
                ) -> tuple[np.ndarray | None, str | None, np.ndarray]:
     """Threshold the ink, drop specks, lines and page edges, keep the digit's components.
@@ -135,7 +156,8 @@ def find_digit(ink: np.ndarray, drawing: bool = False
         ink: from `ink_image` (photos, scans) or `canvas_ink` (drawings).
         drawing: a drawing on a transparent canvas, or a digit-sized image, has no paper:
             nothing in it is a page edge or a ruled line, so a 1 drawn from edge to edge is
-            kept (only a frame around the whole canvas is dropped).
+            kept (only a frame around the whole canvas is dropped); and its ink may crowd it
+            (`paper_noise`).
 
     Returns:
         (digit mask or None, reason or None, a map 0 background / 1 dropped / 2 kept).
@@ -146,7 +168,7 @@ def find_digit(ink: np.ndarray, drawing: bool = False
     smooth = ink if small else ndimage.uniform_filter(ink, 3)
     shown = np.zeros(ink.shape, np.uint8)
     sample = smooth if small else smooth[::3, ::3]  # a subsample is plenty, and 9x faster
-    noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
+    noise = paper_noise(sample, drawing)
     floor = max(MIN_CONTRAST, 5 * noise + 0.03)
     strong = smooth[smooth > floor]
     if strong.size < 4:
