@@ -9,7 +9,8 @@ stores it (MNIST-normalised digits, as some historical records are published).
 
 Choices are made on the validation digits (the training set's validation split, as training
 makes it); the test digits are for reporting only. Every image goes through
-`Predictor.predict_many`, as `python -m digitlab predict` does; "no digit found" counts as wrong.
+`Predictor.predict_many`, as `python -m digitlab predict` does; no digit ("not a digit", "several
+digits") counts as wrong.
 
 Run: .venv/bin/python benchmarks/crops.py [--split validation|test] [--limit 1000] [--model PATH]
 Writes benchmarks/results/crops.json and crops.md (test split), or crops_validation.json and
@@ -108,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     predictor = Predictor(args.model)
     start = time.perf_counter()
     results = {"model": Path(args.model).name, "model_sha256": file_sha256(args.model),
-               "split": args.split, "digits": len(images), "variants": {}}
+               "check": predictor.check.provenance(), "split": args.split,
+               "digits": len(images), "variants": {}}
     rows, right_all, answered_all = [], 0, 0
     for name in proxies[0]:
         predictions = predictor.predict_many(
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         answered = answers >= 0
         right = answers == labels
         right_all, answered_all = right_all + right.sum(), answered_all + answered.sum()
-        reasons = Counter(p.reason for p in predictions if p.digit is None)
+        reasons = Counter(p.detail for p in predictions if p.digit is None)
         results["variants"][name] = {
             "accuracy": float(right.mean()), "no_answer": float(1 - answered.mean()),
             "accuracy_answered": float(right[answered].mean()) if answered.any() else None,

@@ -5,8 +5,8 @@ default the development set `../shared/real_digits_dev` beside this repository, 
 image through the same code path as `python -m digitlab predict` (`Predictor.predict`). Reports
 accuracy overall, per kind, polarity, size band (longest side) and source, beside the naive
 pipeline (grayscale + resize to 28x28); how many wrong answers are flagged (`low_confidence`, or
-no digit found); and the accuracy of the answers that are not flagged (selective accuracy).
-Unreadable images and "no digit found" count as wrong.
+no digit: "not a digit" or "several digits"); and the accuracy of the answers that are not
+flagged (selective accuracy). Unreadable images and no digit count as wrong.
 
 Run: .venv/bin/python benchmarks/real_images.py [--data FOLDER] [--model PATH]
 Writes benchmarks/results/real_images.json and real_images.md (file names, labels and answers:
@@ -91,7 +91,9 @@ def run(rows: list[dict], predictor: Predictor) -> tuple[list[dict], list[Predic
             "polarity": row["polarity"], "size": row["size"], "family": row["family"],
             "source": row["source_repo"], "longest_side": row["longest_side"],
             "digit": digit, "confidence": round(confidence, 4), "flagged": flagged,
-            "reason": reason, "naive": int(np.argmax(naive_row)),
+            "reason": reason, "detail": prediction.detail,
+            "digit_likeness": None if prediction.digit_likeness is None
+            else round(prediction.digit_likeness, 4), "naive": int(np.argmax(naive_row)),
         })
     return records, predictions
 
@@ -138,8 +140,8 @@ def markdown(summary: dict, model_name: str) -> str:
     images = summary["all"]["images"]
     text = (f"Accuracy on {images} real handwritten digits (development set), model "
             f"`{model_name}`; naive = grayscale + resize to 28x28.\n\n{markdown_table(rows)}\n\n"
-            f"Of the {wrong} wrong answers, {flagged} are flagged (`low_confidence` or no digit "
-            f"found). The {summary['unflagged']} unflagged answers "
+            f"Of the {wrong} wrong answers, {flagged} are flagged (`low_confidence`, or no "
+            f"digit: not a digit, several digits). The {summary['unflagged']} unflagged answers "
             f"({summary['unflagged'] / images:.1%} of the images) are "
             f"{'n/a' if selective is None else f'{selective:.1%}'} right.")
     return text
@@ -198,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     results_dir = Path(args.results)
     results_dir.mkdir(parents=True, exist_ok=True)
     result = {"model": model.name, "model_sha256": file_sha256(model),
-              "data": data_dir.name, "manifest_sha256": file_sha256(data_dir / "manifest.csv"),
+              "check": predictor.check.provenance(), "data": data_dir.name,
+              "manifest_sha256": file_sha256(data_dir / "manifest.csv"),
               "seconds": round(seconds, 1), "summary": summary, "images": records}
     (results_dir / "real_images.json").write_text(json.dumps(result, indent=1) + "\n")
     (results_dir / "real_images.md").write_text(text + "\n")

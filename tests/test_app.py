@@ -21,6 +21,13 @@ STROKES = {
     7: [[(0.28, 0.15), (0.72, 0.15), (0.55, 0.50), (0.42, 0.88)]],
     1: [[(0.56, 0.12), (0.46, 0.88)]],  # slanted: a perfectly vertical bar is dropped
 }
+# What is not one digit: a bold X, and a number (a 1 with a flag, then a 2).
+NOT_ONE_DIGIT = {
+    "cross": [[(0.25, 0.25), (0.75, 0.75)], [(0.75, 0.25), (0.25, 0.75)]],
+    "12": [[(0.22, 0.30), (0.30, 0.22), (0.28, 0.78)],
+           [(0.45, 0.35), (0.55, 0.24), (0.70, 0.25), (0.76, 0.38), (0.68, 0.52), (0.48, 0.76),
+            (0.80, 0.76)]],
+}
 CANVAS = app.CANVAS_SIZE
 
 
@@ -38,12 +45,12 @@ def trained_demo_model(tmp_path_factory, mnist_dir: Path) -> Path:
     return path
 
 
-def draw(digit: int, size: tuple[int, int] = CANVAS, background=(0, 0, 0, 0),
+def draw(digit: int | str, size: tuple[int, int] = CANVAS, background=(0, 0, 0, 0),
          ink=(0, 0, 0, 255)) -> np.ndarray:
     """An RGBA canvas with `digit` drawn in mouse-like strokes (transparent background)."""
     image = Image.new("RGBA", size, background)
     pen = ImageDraw.Draw(image)
-    for stroke in STROKES[digit]:
+    for stroke in {**STROKES, **NOT_ONE_DIGIT}[digit]:
         points = [(x * size[0], y * size[1]) for x, y in stroke]
         pen.line(points, fill=ink, width=app.BRUSH_SIZE, joint="curve")
     return np.asarray(image)
@@ -79,6 +86,13 @@ def test_drawn_strokes_on_transparent_canvas_are_read(predictor, digit):
     assert model_input.shape == (28, 28) and model_input.dtype == np.uint8
     assert model_input.max() > 200 and model_input[0].max() == 0  # white digit, black margin
     assert 'src="data:image/png;base64,' in app.model_input_html(model_input)
+
+
+def test_a_drawn_cross_is_not_a_digit_and_a_number_is_several_digits(predictor):
+    message, probabilities, _ = app.predict_drawing(predictor, editor_value(draw("cross")))
+    assert "does not look like a digit" in message and (probabilities["probability"] == 0).all()
+    message, _, _ = app.predict_drawing(predictor, editor_value(draw("12")))
+    assert "Several digits" in message
 
 
 def test_white_strokes_on_transparent_canvas_are_read_too(predictor):

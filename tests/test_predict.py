@@ -74,7 +74,7 @@ def test_blank_page_and_empty_canvas_give_no_digit(predictor, digit_files):
     for source in (digit_files[1], canvas):
         result = predictor.predict(source)
         assert result.digit is None and result.probabilities is None
-        assert result.reason.startswith("no digit found")
+        assert result.reason == "not a digit" and result.detail.startswith("no digit found")
 
 
 def test_predict_many_keeps_order_and_agrees_with_predict(predictor, digit_files):
@@ -116,7 +116,8 @@ def test_cli_prints_one_json_line_per_image_and_goes_on_after_errors(tiny_model_
     assert isinstance(lines[0]["digit"], int) and len(lines[0]["probabilities"]) == 10
     assert 0 <= lines[0]["confidence"] <= 1
     assert lines[1]["digit"] is None and "not a readable image" in lines[1]["error"]
-    assert lines[2]["digit"] is None and lines[2]["reason"].startswith("no digit found")
+    assert lines[2]["digit"] is None and lines[2]["reason"] == "not a digit"
+    assert lines[2]["detail"].startswith("no digit found")
     assert "error" not in lines[2]
     assert lines[3]["digit"] is None and "file not found" in lines[3]["error"]
 
@@ -162,3 +163,13 @@ def test_one_image_alone_and_in_a_batch_get_the_same_probabilities(committed_pre
     alone = committed_predictor.predict(path)
     in_batch = committed_predictor.predict_many([path, path])[0]
     assert np.allclose(alone.probabilities, in_batch.probabilities, atol=1e-5)
+
+
+@pytest.mark.parametrize("number", ["2026", "17", "305"])
+def test_a_number_is_several_digits(tiny_model_path, tmp_path, capsys, number):
+    ink = handwriting.draw_number(number, "pen", 80, np.random.default_rng(int(number)))
+    path = tmp_path / f"{number}.png"
+    handwriting.on_paper(np.asarray(ink, np.float32) / 255).save(path)
+    assert predict.main(["--model", str(tiny_model_path), str(path)]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert line["digit"] is None and line["reason"] == "several digits"

@@ -11,6 +11,7 @@ import pytest
 from scipy import ndimage
 
 from digitlab.errors import LabelError, ModelError
+from digitlab.images import handwriting, nondigits
 from digitlab.images.synth import render_kinds
 from digitlab.mnist import calibration, train
 from digitlab.mnist.models import build_cnn, load_model
@@ -180,6 +181,14 @@ def test_finetune_writes_a_model_predict_loads(base_model, tmp_path, capsys, fit
     some_image = next((folder / "4").iterdir())
     assert predict.main(["--model", str(out), str(some_image)]) == 0
     assert json.loads(capsys.readouterr().out)["digit"] is not None
+    # The new model rejects non-digits as the base model does: the digit check is its own.
+    letter = tmp_path / "letter.png"
+    ink = handwriting.draw_digit(0, "pen", 120, np.random.default_rng(5),
+                                 variants=[nondigits.LETTERS["A"]])
+    handwriting.on_paper(np.asarray(ink, np.float32) / 255).save(letter)
+    for model in (base_model, out):
+        assert predict.main(["--model", str(model), str(letter)]) == 0
+        assert json.loads(capsys.readouterr().out)["reason"] == "not a digit"
 
 
 def test_finetune_bad_folders(base_model, tmp_path, capsys):

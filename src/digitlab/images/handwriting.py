@@ -130,6 +130,24 @@ def draw_digit(digit: int, pen: str, height: int, rng: np.random.Generator,
                                  .astype(np.uint8))
     return canvas
 
+def draw_number(digits: str, pen: str, height: int, rng: np.random.Generator,
+                gap: tuple[float, float] = (0.15, 0.5)) -> Image.Image:
+    """Render a number (a string of digits) as one "L" ink mask, the digits side by side on a
+    line, `gap` (a range, as a fraction of `height`) apart, each a little up or down."""
+    masks = [draw_digit(int(digit), pen, height, rng) for digit in digits]
+    masks = [mask.crop(mask.getbbox()) for mask in masks]
+    gaps = [int(rng.uniform(*gap) * height) for _ in masks[1:]]
+    shifts = [int(rng.normal(0, 0.04) * height) for _ in masks]
+    margin = int(0.1 * height)
+    width = sum(mask.width for mask in masks) + sum(gaps) + 2 * margin
+    canvas = Image.new("L", (width, max(mask.height for mask in masks) + 4 * margin), 0)
+    x = margin
+    for mask, shift, after in zip(masks, shifts, [*gaps, 0], strict=True):
+        canvas.paste(mask, (x, 2 * margin + shift - mask.height + masks[0].height), mask)
+        x += mask.width + after
+    return canvas
+
+
 def place(mask: Image.Image, size: tuple[int, int], rng: np.random.Generator,
           spread: float = 0.1) -> np.ndarray:
     """Paste the ink mask near the middle of a (w, h) canvas; return float (h, w) in 0..1."""

@@ -163,16 +163,15 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
 
     Args:
         model: an uncompiled digitlab model (see `digitlab.mnist.models`).
-        mnist: `((x_train, y_train), (x_test, y_test))` as `load_mnist` returns. With no test
-            image the test metrics are None: nothing else stands in for a test set.
+        mnist: `((x_train, y_train), (x_test, y_test))` as `load_mnist` returns (no test image:
+            the test metrics are None).
         augmentation: layers applied to training batches only, or None.
         models_dir: where to save (default: config.MODELS_DIR).
         recipe: the model and augmentation settings to record beside the training config
             (`digitlab.mnist.recipes.Recipe.record()`), so the run can be rebuilt from its metrics.
-        validation: `(images, labels)` to validate and calibrate on instead of
-            `validation_size` images split off the training set (fine-tuning on a few images has
-            none to spare). With no images (and `keep="last"`) nothing is validated and the
-            model keeps the calibration its weights carry: temperature 1.
+        validation: `(images, labels)` to validate and calibrate on instead of `validation_size`
+            images split off the training set (fine-tuning has none to spare); with none (and
+            `keep="last"`) the model keeps the calibration its weights carry: temperature 1.
         record: more to save in the metrics (e.g. what a fine-tuned model started from).
         log_dir: where TensorBoard logs go (losses, accuracies, learning rate per epoch);
             default `runs/<name>/<date-time>/` beside the models folder; False for none.
@@ -248,40 +247,28 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
         temperature = max(train_config.min_temperature,
                           fit_temperature(model.predict(val_data, verbose=0), y_val))
         apply_temperature(model, temperature)
-    test_accuracy: float | None = None
-    test_loss: float | None = None
-    test_errors: int | None = None
+    test: dict = {"test_accuracy": None, "test_loss": None, "test_errors": None}  # no test set
     if len(y_test):
-        test = model.evaluate(make_dataset(x_test, y_test, 1024, False), verbose=0,
-                              return_dict=True)
-        test_accuracy, test_loss = float(test["accuracy"]), float(test["crossentropy"])
-        test_errors = int(round((1 - test_accuracy) * len(x_test)))
+        scores = model.evaluate(make_dataset(x_test, y_test, 1024, False), verbose=0,
+                                return_dict=True)
+        test = {"test_accuracy": float(scores["accuracy"]),
+                "test_loss": float(scores["crossentropy"]),  # without label smoothing
+                "test_errors": int(round((1 - scores["accuracy"]) * len(x_test)))}
 
     path = models_dir / f"{model.name}.keras"
     metrics = {
-        "name": model.name,
-        "model": path.name,
-        "test_accuracy": test_accuracy,
-        "test_loss": test_loss,  # without label smoothing
-        "test_errors": test_errors,
+        "name": model.name, "model": path.name, **test,
         "val_accuracy": float(history["val_accuracy"][kept]) if validating else None,
-        "kept_epoch": kept + 1,
-        "temperature": temperature,
-        "parameters": int(model.count_params()),
-        "epochs_run": len(history["loss"]),
-        "train_seconds": round(seconds, 1),
-        "train_images": len(x_fit),
+        "kept_epoch": kept + 1, "temperature": temperature,
+        "parameters": int(model.count_params()), "epochs_run": len(history["loss"]),
+        "train_seconds": round(seconds, 1), "train_images": len(x_fit),
         "validation_images": len(x_val),
         # MNIST's, unless the caller brought its own validation images (fine-tuning on others)
         **({"mnist_images": {"train": len(x_train), "test": len(x_test)},  # subsample if < full
             "mnist_sha256": mnist_hashes()} if validation is None else {}),
-        "augmentation": augmentation is not None,
-        "config": asdict(train_config),
-        "seed": train_config.seed,
-        "recipe": recipe,
-        "git": code,
-        "versions": versions(),
-        "hardware": hardware(),
+        "augmentation": augmentation is not None, "config": asdict(train_config),
+        "seed": train_config.seed, "recipe": recipe,
+        "git": code, "versions": versions(), "hardware": hardware(),
         "replicas": devices.strategy().num_replicas_in_sync,
         **(record or {}),
     }

@@ -30,8 +30,8 @@ def plot_steps(prepared: Prepared, prediction: Prediction, title: str) -> plt.Fi
     bars = axes[-1]
     if prediction.digit is None:
         bars.axis("off")
-        bars.text(0, 0.5, (prediction.reason or "").replace(": ", ":\n"), fontsize=8, va="center",
-                  wrap=True)
+        bars.text(0, 0.5, (f"{prediction.reason}\n{prediction.detail or ''}").replace(": ", ":\n"),
+                  fontsize=8, va="center", wrap=True)
     else:
         top = prediction.top(3)
         bars.barh([str(digit) for digit, _ in top][::-1], [p for _, p in top][::-1],
@@ -112,4 +112,71 @@ def plot_real_accuracy(summary: dict) -> plt.Figure:
     ax.axhline(0.1, color="gray", lw=0.8, ls=":")
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(f"Real handwritten digits ({summary['all']['images']}): accuracy")
+    return fig
+
+
+def logit(scores: np.ndarray) -> np.ndarray:
+    """log(p / (1 - p)), the scores clipped away from 0 and 1 first."""
+    clipped = np.clip(scores, 1e-4, 1 - 1e-4)
+    return np.log(clipped / (1 - clipped))
+
+
+def rejection_curve(digits: np.ndarray, non_digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every threshold on a score: the share of digits and of non-digits below it."""
+    thresholds = np.unique(np.concatenate([digits, non_digits, [np.inf]]))
+    return (np.searchsorted(np.sort(digits), thresholds) / len(digits),
+            np.searchsorted(np.sort(non_digits), thresholds) / len(non_digits))
+
+
+def plot_digit_check(results: dict) -> plt.Figure:
+    """The digit check, from benchmarks/not_digits.py's saved scores: the digit-likeness of
+    digits and non-digits, the ROC of telling them apart (beside the digit model's top
+    probability), and accuracy against coverage as the threshold moves."""
+    sets = results["sets"]
+    digit_set = next((name for name in sets if name.startswith("real_digits")),
+                     "MNIST test digits")
+    non_digit_sets = [name for name in sets if name.startswith(("not_digits", "generated, all"))]
+    threshold = results["check"]["threshold"]
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(14, 4))
+    # On a logit axis: the scores crowd at 0 and 1, and the threshold is small.
+    ticks = np.array([0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999])
+    bins = np.linspace(-8, 8, 49)
+    for name in [digit_set, *non_digit_sets]:
+        left.hist(logit(np.array(sets[name]["digit_likeness"])), bins, histtype="step",
+                  density=True, lw=1.5, label=name)
+    left.axvline(logit(np.array([threshold]))[0], color="black", ls="--", lw=1,
+                 label=f"threshold {threshold:.3f}")
+    left.set_xticks(logit(ticks), [f"{tick:g}" for tick in ticks], fontsize=7)
+    left.set_yscale("log")
+    left.set_xlabel("digit-likeness (logit scale)")
+    left.set_title("Scores")
+    left.legend(fontsize=7)
+    non_digits = {key: np.concatenate([sets[name][key] for name in non_digit_sets])
+                  for key in ("digit_likeness", "top_probability")}
+    for key, label in (("digit_likeness", "digit check"), ("top_probability",
+                                                            "top probability (softmax)")):
+        digits_below, non_digits_below = rejection_curve(np.array(sets[digit_set][key]),
+                                                         non_digits[key])
+        middle.plot(digits_below, non_digits_below, label=label)
+    middle.set_xscale("symlog", linthresh=0.001)
+    middle.set_xlim(0, 1)
+    middle.set_xlabel(f"digits wrongly rejected ({digit_set})")
+    middle.set_ylabel("non-digits rejected")
+    middle.set_title("ROC: non-digits against real digits")
+    middle.legend(fontsize=7)
+    for name in dict.fromkeys([digit_set, "MNIST test digits"]):
+        scores = np.array(sets[name]["digit_likeness"])
+        right_answers = np.array(sets[name]["right_answer"])
+        order = np.argsort(-scores)
+        kept = np.arange(1, len(order) + 1)
+        right.plot(kept / len(order), np.cumsum(right_answers[order]) / kept, label=name)
+        accepted = scores >= threshold
+        right.plot(accepted.mean(), right_answers[accepted].mean(), "o", color="black")
+    right.set_xlim(0.8, 1.0)
+    right.set_ylim(0.95, 1.0)
+    right.set_xlabel("coverage (share answered)")
+    right.set_ylabel("accuracy of the answered")
+    right.set_title("Coverage and accuracy (dot: the threshold)")
+    right.legend(fontsize=7)
+    fig.tight_layout()
     return fig

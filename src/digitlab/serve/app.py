@@ -16,6 +16,7 @@ import pandas as pd
 from PIL import Image
 
 from digitlab.errors import DigitlabError
+from digitlab.images.segment import SEVERAL_DIGITS
 
 DEFAULT_HOST = "127.0.0.1"  # loopback: nobody else on the network sees the demo unless asked
 DEFAULT_PORT = 7860
@@ -85,9 +86,13 @@ def model_input_html(pixels: np.ndarray | None) -> str:
 
 def show(prediction, no_digit: str) -> Shown:
     """What the page shows for one Prediction: a message, the ten probabilities, the input."""
+    if prediction.digit is None and prediction.digit_likeness is not None:
+        return (f"### That does not look like a digit\n\n({prediction.detail}: a letter, a "
+                "symbol, a doodle?)", EMPTY_PROBABILITIES, as_pixels(prediction.model_input))
     if prediction.digit is None:
-        reason = prediction.reason or "no digit found"
-        return f"{no_digit}\n\n({reason})", EMPTY_PROBABILITIES, as_pixels(prediction.model_input)
+        heading = "### Several digits" if prediction.reason == SEVERAL_DIGITS else no_digit
+        return (f"{heading}\n\n({prediction.detail or prediction.reason})", EMPTY_PROBABILITIES,
+                as_pixels(prediction.model_input))
     message = f"## Prediction: {prediction.digit}\n\nconfidence {prediction.confidence:.1%}"
     if prediction.low_confidence:
         message += (" — not sure: the drawing may be unclear, or not a digit. "

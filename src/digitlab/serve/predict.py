@@ -3,9 +3,13 @@
     python -m digitlab predict [--model PATH] IMAGE [IMAGE ...]
 
 prints one JSON object per image, one per line, in input order:
-`{"path": ..., "digit": 7, "confidence": 0.998, "probabilities": [10 floats]}`; an image with
-no digit gives `"digit": null` and a `"reason"`, an unreadable file `"digit": null` and an
-`"error"`. Exit status 0 when every file was read, 1 when any could not be.
+`{"path": ..., "digit": 7, "confidence": 0.998, "probabilities": [10 floats],
+"low_confidence": false, "digit_likeness": 0.97}`. An image with no digit gives `"digit": null`,
+a `"reason"` and a `"detail"`: the reason is "several digits" for a number, else "not a digit"
+(a letter, a symbol, a doodle, noise, a blank page: the detail says what was seen, e.g. a
+`digit_likeness` below the digit check's threshold, or "no digit found: only specks"). An
+unreadable file gives `"digit": null` and an `"error"`. Exit status 0 when every file was read,
+1 when any could not be.
 """
 
 import argparse
@@ -21,6 +25,8 @@ from digitlab import config
 from digitlab.errors import ImageError
 from digitlab.images.preprocess import Prepared, prepare
 from digitlab.images.reading import ImageSource
+from digitlab.images.segment import SEVERAL_DIGITS
+from digitlab.serve.digit_check import NOT_A_DIGIT, DigitCheck
 from digitlab.serve.runtimes import load_runner, predict_in_batches
 
 LOW_CONFIDENCE = 0.8  # below this the top probability is flagged as unsure
@@ -31,12 +37,14 @@ BATCH_SIZE = 256
 class Prediction:
     """What the model made of one image."""
 
-    digit: int | None  # None: no digit found (see `reason`)
+    digit: int | None  # None: no digit (see `reason` and `detail`)
     confidence: float = 0.0  # probability of `digit`
     probabilities: list[float] | None = None  # all ten, digit 0 first
     low_confidence: bool = False  # confidence below LOW_CONFIDENCE
-    reason: str | None = None
+    reason: str | None = None  # NOT_A_DIGIT or SEVERAL_DIGITS when `digit` is None
     model_input: np.ndarray | None = None  # the (28, 28) image the model saw
+    digit_likeness: float | None = None  # the digit check's score; None: no ink found
+    detail: str | None = None  # what was seen, when `digit` is None
 
     def top(self, k: int = 3) -> list[tuple[int, float]]:
         """The k most likely digits with their probabilities, most likely first."""
@@ -62,9 +70,11 @@ def available_model() -> Path | None:
 class Predictor:
     """Loads a model once; turns images into `Prediction`s."""
 
-    def __init__(self, model_path: str | Path | None = None):
+    def __init__(self, model_path: str | Path | None = None,
+                 check_path: str | Path | None = None):
         self.model_path = Path(model_path) if model_path else default_model_path()
         self.run = load_runner(self.model_path)
+        self.check = DigitCheck.load(check_path)
 
     def predict(self, image: ImageSource) -> Prediction:
         """Predict the digit in one image. Raises ImageError when it cannot be read."""
@@ -75,24 +85,40 @@ class Predictor:
         return self.predict_prepared([prepare(image) for image in images])
 
     def predict_prepared(self, prepared: list[Prepared]) -> list[Prediction]:
-        """Predict images already run through `prepare` (e.g. with their steps kept). Where an
-        image has alternative readings, the one the model is most confident about wins."""
+        """Predict images already run through `prepare` (e.g. with their steps kept).
+
+        Where an image has alternative readings (the ink's polarity), the most digit-like one
+        wins, not the one the model is most confident about: the softmax is sure of anything.
+        A reading the digit check scores below its threshold is answered "not a digit".
+        """
         readings = [[item.model_input, *item.alternatives] if item.model_input is not None
                     else [] for item in prepared]
         inputs = [model_input for item in readings for model_input in item]
-        probabilities = iter(self.probabilities(np.stack(inputs)) if inputs else [])
-        results = []
+        if inputs:
+            stacked = np.stack(inputs)
+            probabilities, likeness = self.probabilities(stacked), self.check.scores(stacked)
+        start, results = 0, []
         for item, choices in zip(prepared, readings, strict=True):
             if not choices:
-                results.append(Prediction(None, reason=item.reason))
+                reason = SEVERAL_DIGITS if item.reason == SEVERAL_DIGITS else NOT_A_DIGIT
+                results.append(Prediction(None, reason=reason, detail=item.reason))
                 continue
-            rows = [next(probabilities) for _ in choices]
-            best = int(np.argmax([row.max() for row in rows]))
-            row = rows[best]
+            scores = likeness[start: start + len(choices)]
+            best = int(np.argmax(scores))  # the first reading on a tie
+            row = probabilities[start + best]
+            start += len(choices)
             digit = int(np.argmax(row))
             confidence = float(row[digit])
+            if scores[best] < self.check.threshold:
+                detail = (f"digit-likeness {scores[best]:.3f}, below the digit check's "
+                          f"threshold {self.check.threshold:.3f}")
+                results.append(Prediction(None, confidence, [float(p) for p in row],
+                                          confidence < LOW_CONFIDENCE, NOT_A_DIGIT,
+                                          choices[best], float(scores[best]), detail))
+                continue
             results.append(Prediction(digit, confidence, [float(p) for p in row],
-                                      confidence < LOW_CONFIDENCE, None, choices[best]))
+                                      confidence < LOW_CONFIDENCE, None, choices[best],
+                                      float(scores[best])))
         return results
 
     def probabilities(self, model_inputs: np.ndarray) -> np.ndarray:
@@ -108,10 +134,14 @@ def to_json(path: str, prediction: Prediction | None, error: str | None = None) 
     record: dict = {"path": path, "digit": prediction.digit}
     if prediction.digit is None or prediction.probabilities is None:
         record["reason"] = prediction.reason
+        record["detail"] = prediction.detail
+        if prediction.digit_likeness is not None:
+            record["digit_likeness"] = round(prediction.digit_likeness, 6)
         return record
     record["confidence"] = round(prediction.confidence, 6)
     record["probabilities"] = [round(p, 6) for p in prediction.probabilities]
     record["low_confidence"] = prediction.low_confidence
+    record["digit_likeness"] = round(float(prediction.digit_likeness or 0.0), 6)
     return record
 
 

@@ -74,11 +74,11 @@ class OnnxRunner:
 
 
 class KerasRunner:
-    """Run a .keras file: one image through an XLA-compiled call, batches through
+    """Run a loaded Keras model: one image through an XLA-compiled call, batches through
     `predict_on_batch` (a compiled graph with no per-call set-up)."""
 
-    def __init__(self, path: Path):
-        self.model = load_model(path)
+    def __init__(self, model):
+        self.model = model
         self.single = single_image_function(self.model)
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
@@ -89,7 +89,8 @@ class KerasRunner:
 
 
 RUNNERS: dict[str, Callable[[Path], Runner]] = {
-    ".tflite": LiteRTRunner, ".onnx": OnnxRunner, ".keras": KerasRunner}
+    ".tflite": LiteRTRunner, ".onnx": OnnxRunner,
+    ".keras": lambda path: KerasRunner(load_model(path))}
 
 
 def load_runner(path: str | Path) -> Runner:

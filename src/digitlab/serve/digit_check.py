@@ -1,0 +1,247 @@
+"""Is it a digit at all? A small network that scores how digit-like a prepared image is.
+
+The digit model's softmax always picks one of ten digits, and is often sure of it for a letter,
+a smiley or noise: confidence is not evidence. The check is a second, small CNN trained with
+outlier exposure on eleven classes, the ten digits and "not a digit" (learning the digits too
+makes it learn their shapes, not a shortcut): MNIST training digits and digits drawn by the
+handwriting generator against non-digits the project draws itself (`digitlab.images.nondigits`:
+letters, symbols, doodles, glyphs, scribbles, noise, clutter, and MNIST digits mirrored, turned
+or overlaid), every one made into a picture and run through `prepare`, as `predict` does, so
+that the two sides differ in shape only. Its output, the *digit-likeness* (one minus the
+probability of "not a digit"), is compared with a threshold chosen on validation pictures (MNIST
+digits the digit models hold out, and non-digits drawn with another seed): the highest that
+wrongly rejects at most FALSE_REJECTIONS of the validation digits. The MNIST test set chooses
+nothing. It does not depend on the digit model, so a fine-tuned or exported model keeps it.
+
+    python -m digitlab.serve.digit_check [--quick]    # train and save models/digit_check.*
+"""
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from digitlab import config
+from digitlab.errors import ModelError
+from digitlab.images import handwriting, nondigits
+from digitlab.images.preprocess import prepare
+
+CHECK_NAME = "digit_check"
+NOT_A_DIGIT = "not a digit"  # the `reason` predict gives when the check says no
+FALSE_REJECTIONS = 0.005  # share of validation digits the threshold may reject
+SEED = 42
+VALIDATION_SIZE = 5000  # the digit recipes' validation split (same seed: the same images)
+TRAIN_COUNT, VALIDATION_COUNT = 20000, 2500  # pictures per side (digits, non-digits)
+# Of the training digits, the share drawn by the generator with the non-digits' pens, so that
+# a clean pen stroke is no sign of a non-digit.
+GENERATED_SHARE = 0.4
+NOT_A_DIGIT_CLASS = 10
+EPOCHS, BATCH_SIZE = 12, 128
+
+
+def pictures(count: int, digits: tuple[np.ndarray, np.ndarray], rng: np.random.Generator,
+             generated_share: float = 0.0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """`count` digit pictures and `count` non-digit pictures, each run through `prepare`.
+
+    Args:
+        digits: MNIST (images, labels) to draw digits and MNIST-made non-digits from.
+        generated_share: the share of digits drawn by the handwriting generator instead.
+
+    Returns:
+        model inputs (n, 28, 28) float32, classes (n,) int (the digit, or NOT_A_DIGIT_CLASS),
+        and each picture's kind
+        ("digit", "generated digit" or a non-digit kind); pictures `prepare` finds no ink in
+        are left out.
+    """
+    images, labels = digits
+    inputs, targets, kinds = [], [], []
+
+    def add(picture, target: int, kind: str) -> None:
+        prepared = prepare(picture)
+        if prepared.model_input is not None:
+            inputs.append(prepared.model_input)
+            targets.append(target)
+            kinds.append(kind)
+
+    for index in rng.choice(len(images), count, replace=False):
+        if rng.random() < generated_share:
+            digit, pen = int(rng.integers(10)), str(rng.choice(nondigits.PENS))
+            styles = handwriting.TEMPLATES[digit] + handwriting.STYLES.get(digit, [])
+            ink = np.asarray(handwriting.draw_digit(digit, pen, int(rng.integers(60, 160)),
+                                                    rng, styles)) / 255
+            add(nondigits.as_picture(ink.astype(np.float32), rng), digit, "generated digit")
+        else:
+            add(nondigits.as_picture(images[index] / np.float32(255), rng), int(labels[index]),
+                "digit")
+    for _ in range(count):
+        kind, picture = nondigits.make_non_digit(rng, digits)
+        add(picture, NOT_A_DIGIT_CLASS, kind)
+    return np.stack(inputs), np.array(targets, np.int64), kinds
+
+
+def build_checker():
+    """A small CNN: (n, 28, 28, 1) prepared images in, (n, 11) probabilities out (the ten
+    digits, then "not a digit"). Small shifts, turns and zooms while training only."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((28, 28, 1))
+    x = layers.RandomRotation(0.03, fill_mode="constant")(inputs)  # +-11 degrees
+    x = layers.RandomTranslation(0.08, 0.08, fill_mode="constant")(x)
+    x = layers.RandomZoom(0.1, fill_mode="constant")(x)
+    for filters in (32, 64):
+        x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
+        x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
+        x = layers.MaxPooling2D()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.3)(x)
+    x = layers.Dense(128, activation="relu")(x)
+    x = layers.Dropout(0.3)(x)
+    outputs = layers.Dense(NOT_A_DIGIT_CLASS + 1, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name=CHECK_NAME)
+
+
+def choose_threshold(digit_scores: np.ndarray, false_rejections: float = FALSE_REJECTIONS
+                     ) -> float:
+    """The highest threshold that rejects at most `false_rejections` of `digit_scores`."""
+    allowed = int(np.floor(false_rejections * len(digit_scores)))
+    return float(np.sort(digit_scores)[allowed])
+
+
+def rejection_by_kind(scores: np.ndarray, kinds: list[str], threshold: float) -> dict:
+    """The share of each kind's pictures below `threshold` (digits: wrongly rejected)."""
+    kinds_array = np.array(kinds)
+    return {kind: round(float(np.mean(scores[kinds_array == kind] < threshold)), 4)
+            for kind in sorted(set(kinds))}
+
+
+def train(mnist, quick: bool = False, out_dir: Path | None = None) -> dict:
+    """Train the check, choose its threshold on validation, save `digit_check.keras` and its
+    record `digit_check.json` in `out_dir` (default: models/). Returns the record.
+
+    Args:
+        mnist: `load_mnist`'s ((x_train, y_train), (x_test, y_test)); only training images are
+            used (the digit recipes' validation split for choosing).
+    """
+    import keras
+
+    from digitlab.mnist.datasets import split_validation
+    from digitlab.mnist.runfiles import save_atomically, write_text_atomically
+    from digitlab.provenance import file_sha256
+
+    start = time.perf_counter()
+    (x_train, y_train), _ = mnist
+    training, validation = split_validation(x_train, y_train, VALIDATION_SIZE, SEED)
+    scale = 0.05 if quick else 1.0
+    rng = np.random.default_rng(SEED)
+    x_fit, y_fit, _ = pictures(int(TRAIN_COUNT * scale), training, rng, GENERATED_SHARE)
+    x_val, y_val, val_kinds = pictures(int(VALIDATION_COUNT * scale), validation,
+                                       np.random.default_rng(SEED + 1))
+    keras.utils.set_random_seed(SEED)
+    model = build_checker()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x_fit[..., np.newaxis], y_fit, batch_size=BATCH_SIZE,
+                        epochs=1 if quick else EPOCHS, validation_data=(x_val[..., None], y_val),
+                        verbose=2)
+    scores = 1.0 - model.predict(x_val[..., np.newaxis], batch_size=1024, verbose=0)[:, -1]
+    threshold = choose_threshold(scores[y_val != NOT_A_DIGIT_CLASS])
+    out_dir = Path(out_dir) if out_dir else config.MODELS_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{CHECK_NAME}.keras"
+    save_atomically(model, path)
+    non_digits = int((y_val == NOT_A_DIGIT_CLASS).sum())
+    digits = len(y_val) - non_digits
+    record = {
+        "model": path.name, "sha256": file_sha256(path), "threshold": round(threshold, 6),
+        "chosen_on": f"validation: {digits} pictures of MNIST training digits held out from "
+                     f"every model (split_validation seed {SEED}) and {non_digits} generated "
+                     f"non-digits (seed {SEED + 1}); the highest threshold rejecting at most "
+                     f"{FALSE_REJECTIONS:.2%} of the digits",
+        "validation_rejected": rejection_by_kind(scores, val_kinds, threshold),
+        "training_pictures": {"digits": int((y_fit != NOT_A_DIGIT_CLASS).sum()),
+                              "non_digits": int((y_fit == NOT_A_DIGIT_CLASS).sum())},
+        "epochs": len(history.history["loss"]), "quick": quick,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    write_text_atomically(out_dir / f"{CHECK_NAME}.json", json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def default_check_path() -> Path | None:
+    """This run's `models/digit_check.keras`, else the committed one, else None."""
+    for folder in (config.MODELS_DIR, config.PROJ_ROOT / "models"):
+        if (folder / f"{CHECK_NAME}.keras").is_file():
+            return folder / f"{CHECK_NAME}.keras"
+    return None
+
+
+@dataclass
+class DigitCheck:
+    """A loaded check: `scores` gives the digit-likeness, below `threshold` is not a digit."""
+
+    run: Callable[[np.ndarray], np.ndarray]  # (n, 28, 28, 1) images -> (n, 11) probabilities
+    threshold: float
+    path: Path
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "DigitCheck":
+        """Load the check and its threshold (from the .json beside it)."""
+        found = Path(path) if path else default_check_path()
+        if found is None or not found.is_file():
+            raise ModelError(f"{found or 'models/digit_check.keras'}: no digit check found. "
+                             "Train it: python -m digitlab.serve.digit_check")
+        record_path = found.with_suffix(".json")
+        try:
+            threshold = float(json.loads(record_path.read_text())["threshold"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ModelError(f"{record_path}: missing or unreadable ({error}); it holds the "
+                             "check's threshold. Train the check again.") from error
+        import keras
+
+        try:
+            model = keras.saving.load_model(found, safe_mode=True, compile=False)
+        except Exception as error:  # Keras raises many types for a damaged archive
+            raise ModelError(f"{found}: cannot be loaded as a Keras model ({error}).") from error
+        if tuple(model.output_shape[1:]) != (NOT_A_DIGIT_CLASS + 1,):
+            raise ModelError(f"{found}: returns {model.output_shape}, not a digit check's "
+                             "eleven probabilities. Pass the digit_check.keras file.")
+        from digitlab.serve.runtimes import KerasRunner
+
+        return cls(KerasRunner(model), threshold, found)
+
+    def provenance(self) -> dict:
+        """What a results file records of the check: its file, SHA-256 and threshold."""
+        from digitlab.provenance import file_sha256
+
+        return {"model": self.path.name, "model_sha256": file_sha256(self.path),
+                "threshold": self.threshold}
+
+    def scores(self, model_inputs: np.ndarray) -> np.ndarray:
+        """(n, 28, 28) prepared images -> (n,) digit-likeness in 0..1."""
+        probabilities = self.run(np.asarray(model_inputs, np.float32)[..., np.newaxis])
+        return 1.0 - probabilities[:, NOT_A_DIGIT_CLASS].astype(np.float64)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train and save the check (`python -m digitlab.serve.digit_check`)."""
+    parser = argparse.ArgumentParser(prog="python -m digitlab.serve.digit_check",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a seconds-long smoke run")
+    parser.add_argument("--out", type=Path, help="folder to save into (default: models/)")
+    args = parser.parse_args(argv)
+    from digitlab.mnist.data import load_mnist
+
+    record = train(load_mnist(), quick=args.quick or config.quick_mode(), out_dir=args.out)
+    print(json.dumps(record, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitlab import config
+from digitlab.errors import ModelError
+from digitlab.images import handwriting, nondigits
+from digitlab.images.preprocess import prepare
+from digitlab.serve import digit_check
+from digitlab.serve.digit_check import DigitCheck
+from digitlab.serve.predict import NOT_A_DIGIT, Predictor
+
+COMMITTED_MODEL = config.PROJ_ROOT / "models" / "cnn.keras"
+COMMITTED_CHECK = config.PROJ_ROOT / "models" / "digit_check.keras"
+needs_models = pytest.mark.skipif(not (COMMITTED_MODEL.is_file() and COMMITTED_CHECK.is_file()),
+                                  reason="no committed models/cnn.keras and digit_check.keras")
+
+
+def test_threshold_rejects_at_most_the_allowed_share():
+    scores = np.linspace(0, 1, 1000)
+    threshold = digit_check.choose_threshold(scores, 0.01)
+    assert np.mean(scores < threshold) <= 0.01
+    assert np.mean(scores < np.nextafter(threshold, 2)) > 0.01  # the highest such threshold
+
+
+def test_every_kind_of_non_digit_is_drawn_and_prepared():
+    rng = np.random.default_rng(0)
+    digits = (np.zeros((20, 28, 28), np.uint8), np.arange(20) % 10)
+    digits[0][:, 6:22, 12:16] = 255  # every "digit" a bar: enough to mirror, turn and overlay
+    for kind in nondigits.KINDS:
+        found, picture = nondigits.make_non_digit(rng, digits, (kind,))
+        assert found == kind and isinstance(picture, Image.Image)
+        assert min(picture.size) >= 28
+    assert prepare(nondigits.make_non_digit(rng, kinds=("letter",))[1]).model_input is not None
+
+
+def test_mnist_kinds_need_mnist_digits():
+    with pytest.raises(ValueError, match="pass mnist"):
+        nondigits.non_digit_ink("mnist_mirrored", np.random.default_rng(0))
+
+
+def test_a_model_that_is_not_a_check_is_refused(tmp_path):
+    (tmp_path / "digit_check.keras").write_bytes(COMMITTED_MODEL.read_bytes()
+                                                 if COMMITTED_MODEL.is_file() else b"zip?")
+    (tmp_path / "digit_check.json").write_text(json.dumps({"threshold": 0.5}))
+    with pytest.raises(ModelError, match="digit_check.keras"):
+        DigitCheck.load(tmp_path / "digit_check.keras")
+
+
+def test_a_check_without_its_threshold_is_refused(tmp_path):
+    path = tmp_path / "digit_check.keras"
+    path.write_bytes(b"weights")
+    with pytest.raises(ModelError, match="threshold"):
+        DigitCheck.load(path)
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return Predictor(COMMITTED_MODEL)
+
+
+def letter_scribble_noise() -> list[Image.Image]:
+    """A handwritten A, a scribble and noise, drawn by the project's generator."""
+    rng = np.random.default_rng(5)
+    letter = handwriting.draw_digit(0, "pen", 120, rng, variants=[nondigits.LETTERS["A"]])
+    scribble = handwriting.draw_digit(0, "pen", 120, rng, variants=[nondigits.scribble(rng)])
+    noise = rng.uniform(0, 1, (120, 120))
+    return [handwriting.on_paper(np.asarray(letter, np.float32) / 255),
+            handwriting.on_paper(np.asarray(scribble, np.float32) / 255),
+            Image.fromarray((noise * 255).astype(np.uint8))]
+
+
+@needs_models
+def test_letters_scribbles_and_noise_are_not_digits(predictor):
+    for prediction in predictor.predict_many(letter_scribble_noise()):
+        assert prediction.digit is None and prediction.reason == NOT_A_DIGIT
+
+
+@needs_models
+def test_clear_digits_are_digits(predictor):
+    rng = np.random.default_rng(11)
+    images = [handwriting.on_paper(np.asarray(handwriting.draw_digit(digit, "pen", 120, rng),
+                                              np.float32) / 255) for digit in range(10)]
+    predictions = predictor.predict_many(images)
+    assert [p.digit for p in predictions] == list(range(10))
+    assert all(p.digit_likeness >= predictor.check.threshold for p in predictions)
+
+
+@needs_models
+def test_bold_dark_digits_on_a_small_white_canvas_are_read_as_drawn(predictor):
+    """The inverted reading (the canvas as ink) must not win on the softmax's confidence."""
+    rng = np.random.default_rng(3)
+    for size in (80, 120):
+        images = [Image.fromarray(((1 - handwriting.shrunk_digit(
+            digit, "marker", (size, size), rng)) * 255).astype(np.uint8)) for digit in range(10)]
+        assert [p.digit for p in predictor.predict_many(images)] == list(range(10))
