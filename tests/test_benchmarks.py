@@ -66,3 +66,20 @@ def test_real_image_benchmark_says_when_the_folder_is_missing(tmp_path):
     assert done.returncode == 1
     assert "No real-image set at" in done.stderr and "--data" in done.stderr
     assert not (tmp_path / "real_images.json").exists()
+
+
+def test_not_digit_benchmark_names_both_models_and_compares_two_approaches(tmp_path):
+    script = config.PROJ_ROOT / "benchmarks" / "not_digits.py"
+    done = subprocess.run([sys.executable, str(script), "--per-kind", "2", "--limit", "50",
+                           "--results", str(tmp_path)], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    saved = json.loads((tmp_path / "not_digits.json").read_text())
+    check = config.PROJ_ROOT / "models" / "digit_check.keras"
+    assert saved["model_sha256"] == file_sha256(MODEL)
+    assert saved["check"]["model_sha256"] == file_sha256(check)
+    assert saved["sets"]["generated, all kinds"]["images"] == 2 * 12
+    mnist = saved["sets"]["MNIST test digits"]
+    assert mnist["images"] == 50 and len(mnist["digit_likeness"]) == 50
+    assert 0 <= mnist["rejected"] <= 1 and 0 <= mnist["rejected_by_top_probability"] <= 1
+    assert "rejected by top probability" in (tmp_path / "not_digits.md").read_text()
