@@ -49,6 +49,18 @@ def test_a_model_that_is_not_a_check_is_refused(tmp_path):
         DigitCheck.load(tmp_path / "digit_check.keras")
 
 
+@pytest.mark.skipif(not COMMITTED_CHECK.is_file(), reason="no committed digit_check.keras")
+def test_a_check_whose_record_names_another_model_is_refused(tmp_path):
+    path = tmp_path / "digit_check.keras"
+    path.write_bytes(COMMITTED_CHECK.read_bytes())
+    record = json.loads(COMMITTED_CHECK.with_suffix(".json").read_text())
+    (tmp_path / "digit_check.json").write_text(json.dumps({**record, "model_sha256": "0" * 64}))
+    with pytest.raises(ModelError, match="another digit_check.keras"):
+        DigitCheck.load(path)
+    (tmp_path / "digit_check.json").write_text(json.dumps(record))
+    assert DigitCheck.load(path).threshold == record["threshold"]
+
+
 def test_a_check_without_its_threshold_is_refused(tmp_path):
     path = tmp_path / "digit_check.keras"
     path.write_bytes(b"weights")

@@ -158,7 +158,7 @@ def train(mnist, quick: bool = False, out_dir: Path | None = None) -> dict:
     non_digits = int((y_val == NOT_A_DIGIT_CLASS).sum())
     digits = len(y_val) - non_digits
     record = {
-        "model": path.name, "sha256": file_sha256(path), "threshold": round(threshold, 6),
+        "model": path.name, "model_sha256": file_sha256(path), "threshold": round(threshold, 6),
         "chosen_on": f"validation: {digits} pictures of MNIST training digits held out from "
                      f"every model (split_validation seed {SEED}) and {non_digits} generated "
                      f"non-digits (seed {SEED + 1}); the highest threshold rejecting at most "
@@ -198,10 +198,17 @@ class DigitCheck:
                              "Train it: python -m digitlab.serve.digit_check")
         record_path = found.with_suffix(".json")
         try:
-            threshold = float(json.loads(record_path.read_text())["threshold"])
+            record = json.loads(record_path.read_text())
+            threshold = float(record["threshold"])
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise ModelError(f"{record_path}: missing or unreadable ({error}); it holds the "
                              "check's threshold. Train the check again.") from error
+        from digitlab.provenance import file_sha256
+
+        # A run stopped between saving the model and its record leaves them unmatched.
+        if record.get("model_sha256") not in (None, file_sha256(found)):
+            raise ModelError(f"{record_path}: its threshold was chosen for another "
+                             f"{found.name} (SHA-256 differs). Train the check again.")
         import keras
 
         try:
