@@ -63,6 +63,9 @@ notebooks: data
 results: install
 	$(PY) benchmarks/custom_images.py $(NO_TF_LOG)
 	$(PY) benchmarks/predict_speed.py $(NO_TF_LOG)
+	$(PY) benchmarks/not_digits.py $(NO_TF_LOG)
+	$(PY) benchmarks/crops.py --split validation $(NO_TF_LOG)
+	$(PY) benchmarks/crops.py --split test $(NO_TF_LOG)
 	@if [ -f ../shared/real_digits_dev/manifest.csv ]; then \
 		$(PY) benchmarks/real_images.py --no-sheet $(NO_TF_LOG); \
 	else \

@@ -130,6 +130,7 @@ def draw_digit(digit: int, pen: str, height: int, rng: np.random.Generator,
                                  .astype(np.uint8))
     return canvas
 
+
 def draw_number(digits: str, pen: str, height: int, rng: np.random.Generator,
                 gap: tuple[float, float] = (0.15, 0.5)) -> Image.Image:
     """Render a number (a string of digits) as one "L" ink mask, the digits side by side on a

@@ -240,7 +240,7 @@ def prepare(image: reading.ImageSource, return_steps: bool = False) -> Prepared:
         hypotheses = [digit_sized_ink(gray, color, polarity) for polarity in polarities]
     else:
         # When the picture cannot tell dark ink from light (a bold digit filling it), both are
-        # tried and the model's answers decide (`Predictor` keeps the more confident).
+        # tried and `Predictor` keeps the more digit-like reading.
         dark_ink, sure = ink_polarity(gray)
         hypotheses = [ink_image(gray, color, dark_ink=polarity)[:2]
                       for polarity in ([dark_ink] if sure else [dark_ink, not dark_ink])]

@@ -190,11 +190,11 @@ def find_digit(ink: np.ndarray, drawing: bool = False
     # The other digits of a number: pieces with real ink, but no straight line much longer than
     # the digit is tall (a margin, a rule; a 1 may be a little taller than its neighbours).
     height = bottom - top
-    pieces = [box for score, index, box, straight in candidates if index in chosen
+    pieces = {index: box for score, index, box, straight in candidates if index in chosen
               or (score >= 0.03 * main_score and not (straight and max(
-                  box[0].stop - box[0].start, box[1].stop - box[1].start) > 1.5 * height))]
-    if several_digits(pieces, (top, bottom)):
-        shown[np.isin(labels, [index for _, index, box, _ in candidates if box in pieces])] = 2
+                  box[0].stop - box[0].start, box[1].stop - box[1].start) > 1.5 * height))}
+    if several_digits(list(pieces.values()), (top, bottom)):
+        shown[np.isin(labels, list(pieces))] = 2
         return None, SEVERAL_DIGITS, shown
     faint = smooth > max(floor, FAINT * threshold)
     faint = remove_frame(faint) if drawing else remove_long_lines(faint)
