@@ -122,14 +122,40 @@ def test_cli_prints_one_json_line_per_image_and_goes_on_after_errors(tiny_model_
     assert lines[3]["digit"] is None and "file not found" in lines[3]["error"]
 
 
-def test_cli_exits_0_when_every_file_was_read(tiny_model_path, digit_files):
-    digit, blank, _ = digit_files
+def test_cli_exits_0_when_every_file_was_read_and_keeps_stderr_quiet(tiny_model_path,
+                                                                     digit_files):
+    digit, blank, broken = digit_files
+    broken.unlink()  # the folder then holds the digit and the blank page
     result = subprocess.run([sys.executable, "-m", "digitlab", "predict", "--model",
-                             str(tiny_model_path), str(digit), str(blank)],
+                             str(tiny_model_path), str(digit), str(digit.parent)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["path"] for line in lines] == [str(digit), str(blank)]
+    assert [line["path"] for line in lines] == [str(digit), str(blank), str(digit)]
+    assert result.stderr == ""  # no TensorFlow start-up lines
+
+
+def test_cli_says_an_unreadable_file_on_stderr_too(tiny_model_path, digit_files, capsys):
+    _, _, broken = digit_files
+    assert predict.main(["--model", str(tiny_model_path), str(broken)]) == 1
+    captured = capsys.readouterr()
+    error = json.loads(captured.out)["error"]
+    assert error.startswith(f"{broken}: not a readable image")
+    assert captured.err == f"error: {error}\n"
+
+
+def test_help_and_a_folder_without_images_are_answered_before_tensorflow_loads(tmp_path):
+    code = ("import sys\nfrom digitlab.cli import main\n"
+            "for argv in (['predict', '--help'], ['predict', sys.argv[1]], "
+            "['finetune', sys.argv[1]]):\n"
+            "    try:\n        print(main(argv))\n    except SystemExit as exit:\n"
+            "        print(exit.code)\n"
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.splitlines()[-4:] == ["0", "2", "2", "False False"], result.stderr
+    assert f"error: {tmp_path}: a folder with no image files" in result.stderr
+    assert f"error: {tmp_path}: no labelled images" in result.stderr
 
 
 def test_missing_model_is_a_clear_model_error(tmp_path):

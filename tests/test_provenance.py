@@ -2,8 +2,11 @@
 
 import hashlib
 import subprocess
+from pathlib import Path
 
-from digitlab.provenance import file_sha256, git_state
+import pytest
+
+from digitlab.provenance import VECTOR_EXTENSIONS, file_sha256, git_state, hardware
 
 
 def test_file_sha256_is_the_sha256_of_the_bytes(tmp_path):
@@ -33,3 +36,15 @@ def test_changed_results_leave_the_tree_clean_and_changed_code_makes_it_dirty(tm
 
 def test_outside_a_git_checkout_the_state_is_unknown(tmp_path):
     assert git_state(tmp_path) == {"commit": None, "dirty": None}
+
+
+@pytest.mark.skipif(not Path("/proc/cpuinfo").is_file(), reason="Linux only")
+def test_hardware_names_the_cpu_model_and_its_vector_extensions():
+    fields = Path("/proc/cpuinfo").read_text().split("\n\n")[0]
+    record = hardware()
+    model = next(line.split(":", 1)[1].strip() for line in fields.splitlines()
+                 if line.startswith("model name"))
+    assert record["processor"] and model in (record["processor"], "")
+    flags = next(line.split(":", 1)[1].split() for line in fields.splitlines()
+                 if line.startswith("flags"))
+    assert record["vector_extensions"] == [name for name in VECTOR_EXTENSIONS if name in flags]

@@ -1,5 +1,16 @@
+"""`python -m digitlab [--verbose] <command>`: TensorFlow's C++ log lines are kept off stderr
+unless --verbose comes first."""
+
+import os
 import sys
 
+from digitlab import tflog
 from digitlab.cli import main
 
-sys.exit(main())
+argv = sys.argv[1:]
+if argv[:1] == ["--verbose"]:
+    argv = argv[1:]
+else:
+    os.environ.update(tflog.QUIET_ENV)
+    tflog.quiet_stderr()
+sys.exit(main(argv))

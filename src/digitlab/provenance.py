@@ -54,8 +54,37 @@ def hardware() -> dict:
     for gpu in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(gpu)
         gpus.append(f"{gpu.name} ({details.get('device_name', 'unknown model')})")
-    return {"machine": platform.machine(), "processor": platform.processor(),
-            "cpus": os.cpu_count(), "gpus": gpus}
+    return {"machine": platform.machine(), "processor": platform.processor() or cpu_model(),
+            "vector_extensions": vector_extensions(), "cpus": os.cpu_count(), "gpus": gpus}
+
+
+# oneDNN picks its kernels by these, so the same code and seed can train to different weights.
+VECTOR_EXTENSIONS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16",
+                     "amx_tile", "amx_bf16")
+
+
+def cpu_fields() -> dict:
+    """The first processor's fields of /proc/cpuinfo (Linux); empty elsewhere."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    fields = {}
+    for line in text.split("\n\n")[0].splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+def cpu_model() -> str:
+    """The CPU's model name, e.g. "AMD EPYC" ("" where the system does not say)."""
+    return cpu_fields().get("model name", "")
+
+
+def vector_extensions() -> list[str]:
+    """Which of VECTOR_EXTENSIONS the CPU has (Linux; empty elsewhere)."""
+    flags = set(cpu_fields().get("flags", "").split())
+    return [name for name in VECTOR_EXTENSIONS if name in flags]
 
 
 def machine_description() -> str:

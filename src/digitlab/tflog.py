@@ -1,12 +1,16 @@
 """TensorFlow's C++ log lines, told apart from everything else a program writes.
 
 TF_CPP_MIN_LOG_LEVEL=2 (`QUIET_ENV`) stops most of them; the few written before absl's logging
-starts ignore it, so output is filtered too: by the notebook runner for the cells' stderr, and by
-`python -m digitlab.tflog` (input to output, less those lines) for the benchmarks `make` runs.
+starts ignore it, so output is filtered too: by the notebook runner for the cells' stderr, by
+`quiet_stderr` for the CLI's own, and by `python -m digitlab.tflog` (input to output, less those
+lines) for the benchmarks `make` runs.
 """
 
+import atexit
+import os
 import re
 import sys
+import threading
 from typing import TextIO
 
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -29,6 +33,33 @@ class TensorFlowLogFilter:
 
     def flush(self) -> None:
         self.out.flush()
+
+
+def quiet_stderr() -> None:
+    """From now on, this process's stderr (file descriptor 2, so TensorFlow's C++ writes too)
+    goes through a pipe to a thread that passes on all but TensorFlow's log lines."""
+    original = os.dup(2)
+    reader, writer = os.pipe()
+    os.dup2(writer, 2)
+    os.close(writer)
+
+    def copy() -> None:
+        with os.fdopen(reader, errors="replace") as lines, \
+                os.fdopen(original, "w", closefd=False) as out:
+            for line in lines:
+                if not LOG_LINE.match(line):
+                    out.write(line)
+                    out.flush()
+
+    thread = threading.Thread(target=copy, daemon=True)
+    thread.start()
+
+    def finish() -> None:  # at exit: end the pipe, let the thread write what is left
+        sys.stderr.flush()
+        os.dup2(original, 2)
+        thread.join(timeout=5)
+
+    atexit.register(finish)
 
 
 def main() -> None:

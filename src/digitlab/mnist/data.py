@@ -11,13 +11,18 @@ import urllib.request
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from digitlab.config import MNIST_CACHE_DIR, MNIST_DIR_ENV
 from digitlab.errors import DatasetError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+INPUT_SHAPE = (28, 28, 1)  # what every model takes: one channel, 28x28, 0..1
+NUM_CLASSES = 10
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 
@@ -181,8 +186,10 @@ def load_mnist(source_dir: str | Path | None = None, cache_dir: str | Path = MNI
 
 
 def summarize(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
-              y_test: np.ndarray) -> pd.DataFrame:
+              y_test: np.ndarray) -> "pd.DataFrame":
     """One row per split: shapes, dtypes, pixel range and label range."""
+    import pandas as pd
+
     rows = []
     for split, images, labels in (("train", x_train, y_train), ("test", x_test, y_test)):
         rows.append({"split": split, "images": str(images.shape), "dtype": str(images.dtype),

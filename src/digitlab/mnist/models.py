@@ -13,9 +13,7 @@ import keras
 from keras import layers
 
 from digitlab.errors import ModelError
-
-INPUT_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
+from digitlab.mnist.data import INPUT_SHAPE, NUM_CLASSES
 
 
 @dataclass(frozen=True)

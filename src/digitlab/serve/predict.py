@@ -1,6 +1,6 @@
 """Recognise digits in image files: load a model once, predict one or many images.
 
-    python -m digitlab predict [--model PATH] IMAGE [IMAGE ...]
+    python -m digitlab predict [--model PATH] IMAGE_OR_FOLDER [...]
 
 prints one JSON object per image, one per line, in input order:
 `{"path": ..., "digit": 7, "confidence": 0.998, "probabilities": [10 floats],
@@ -8,8 +8,9 @@ prints one JSON object per image, one per line, in input order:
 a `"reason"` and a `"detail"`: the reason is "several digits" for a number, else "not a digit"
 (a letter, a symbol, a doodle, noise, a blank page: the detail says what was seen, e.g. a
 `digit_likeness` below the digit check's threshold, or "no digit found: only specks"). An
-unreadable file gives `"digit": null` and an `"error"`. Exit status 0 when every file was read,
-1 when any could not be.
+unreadable file gives `"digit": null` and an `"error"` (also said on stderr). A folder stands
+for its image files. Exit status 0 when every file was read, 1 when any could not be, 2 when
+nothing could be tried (no such folder, a bad model: said on stderr).
 """
 
 import argparse
@@ -24,7 +25,7 @@ import numpy as np
 from digitlab import config
 from digitlab.errors import ImageError
 from digitlab.images.preprocess import Prepared, prepare
-from digitlab.images.reading import ImageSource
+from digitlab.images.reading import IMAGE_SUFFIXES, ImageSource, image_files
 from digitlab.images.segment import SEVERAL_DIGITS
 from digitlab.serve.digit_check import NOT_A_DIGIT, DigitCheck
 from digitlab.serve.runtimes import load_runner, predict_in_batches
@@ -152,18 +153,36 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="a .keras, .tflite or .onnx model "
                                         "(default: models/cnn.keras)")
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    parser.add_argument("images", nargs="+", metavar="IMAGE",
+                        help="image files, or folders (their images, by name)")
     args = parser.parse_args(argv)
+    paths = image_paths(args.images)  # a missing folder or file is said before the model loads
     predictor = Predictor(args.model)  # a bad model is a DigitlabError: cli.py reports it
     all_read = True
-    for path in args.images:
+    for path in paths:
         try:
             record = to_json(path, predictor.predict(path))
         except ImageError as error:
             record = to_json(path, None, str(error))
+            print(f"error: {error}", file=sys.stderr)
             all_read = False
         print(json.dumps(record), flush=True)
     return 0 if all_read else 1
+
+
+def image_paths(arguments: list[str]) -> list[str]:
+    """The command's images: each file as given, each folder's image files by name."""
+    paths = []
+    for argument in arguments:
+        if Path(argument).is_dir():
+            found = [str(path) for path in image_files(Path(argument))]
+            if not found:
+                raise ImageError(f"{argument}: a folder with no image files "
+                                 f"({', '.join(sorted(IMAGE_SUFFIXES))}).")
+            paths += found
+        else:
+            paths.append(argument)
+    return paths
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from digitlab.errors import ModelError
-from digitlab.mnist.models import INPUT_SHAPE, NUM_CLASSES, load_model
+from digitlab.mnist.data import INPUT_SHAPE, NUM_CLASSES
 
 Runner = Callable[[np.ndarray], np.ndarray]
 
@@ -88,9 +88,15 @@ class KerasRunner:
         return np.asarray(self.model.predict_on_batch(images))
 
 
+def keras_runner(path: Path) -> KerasRunner:
+    """Load a .keras file (safely: see `digitlab.mnist.models.load_model`) as a runner."""
+    from digitlab.mnist.models import load_model
+
+    return KerasRunner(load_model(path))
+
+
 RUNNERS: dict[str, Callable[[Path], Runner]] = {
-    ".tflite": LiteRTRunner, ".onnx": OnnxRunner,
-    ".keras": lambda path: KerasRunner(load_model(path))}
+    ".tflite": LiteRTRunner, ".onnx": OnnxRunner, ".keras": keras_runner}
 
 
 def load_runner(path: str | Path) -> Runner:

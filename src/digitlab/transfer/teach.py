@@ -161,10 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    from digitlab.mnist import evaluate
-    from digitlab.mnist.models import load_model
     from digitlab.serve.predict import available_model
-    from digitlab.transfer import finetune
 
     out = Path(args.out)
     if out.suffix != ".keras" or not MODEL_NAME.match(out.stem):
@@ -179,8 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     model_path = Path(args.model) if args.model else available_model()
     if model_path is None:
         raise ModelError("No model to start from: train one (`make all`) or pass --model.")
+    if not model_path.is_file():
+        raise ModelError(f"{model_path}: model file not found.")
+    found = read_labelled(args.folder)  # a bad folder is said before TensorFlow loads
+    from digitlab.mnist import evaluate
+    from digitlab.mnist.models import load_model
+    from digitlab.transfer import finetune
+
     base = load_model(model_path)
-    found = read_labelled(args.folder)
     for line in found.skipped:
         print(f"skipped {line}", file=sys.stderr)
     missing = missing_digits(found.labels)
