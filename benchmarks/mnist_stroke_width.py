@@ -3,7 +3,7 @@
 Crops each training digit to its ink, scales it to STROKE_SCALE pixels on its long side
 (bilinear), keeps pixels above half intensity and measures `preprocess.stroke_width`, as a
 fraction of the long side. The 10th, 50th and 90th percentiles are the constants THIN_STROKE,
-MEDIAN_STROKE and BOLD_STROKE in `digitlab.preprocess`.
+MEDIAN_STROKE and BOLD_STROKE in `digitlab.images.preprocess`.
 
 Run: .venv/bin/python benchmarks/mnist_stroke_width.py [--images 3000]
 Writes benchmarks/results/mnist_stroke_width.txt.
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     low, median, high = np.percentile(widths, [10, 50, 90])
     text = (f"Stroke width of the first {len(widths)} MNIST training digits, as a fraction of "
             f"the digit's long side:\n  10th percentile {low:.3f}, median {median:.3f}, "
-            f"90th percentile {high:.3f}\n  digitlab.preprocess uses {THIN_STROKE}, "
+            f"90th percentile {high:.3f}\n  digitlab.images.preprocess uses {THIN_STROKE}, "
             f"{MEDIAN_STROKE}, {BOLD_STROKE}")
     print(text)
     RESULTS_DIR.mkdir(exist_ok=True)

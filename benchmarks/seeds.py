@@ -1,13 +1,13 @@
 """Benchmark: how much the shipped recipes' results vary with the seed, and what an ensemble of
 the seeds' CNNs reaches.
 
-Trains `digitlab.recipes.MLP` and `digitlab.recipes.CNN` (exactly what notebooks 03 and 04 train)
-under several seeds. The seed sets the weights, dropout, shuffling, augmentation and which 5,000
-training images are held out for validation. Each run is saved under benchmarks/output/seeds/
-and skipped when its metrics exist, so an interrupted benchmark carries on where it stopped.
-Then it records per-seed validation and test accuracy, mean and sample standard deviation, and
-the test accuracy of the ensemble of the seeds' CNNs (their probabilities averaged). Test
-numbers are reported only: nothing here is chosen on them.
+Trains `digitlab.mnist.recipes.MLP` and `digitlab.mnist.recipes.CNN` (exactly what notebooks 03
+and 04 train) under several seeds. The seed sets the weights, dropout, shuffling, augmentation
+and which 5,000 training images are held out for validation. Each run is saved under
+benchmarks/output/seeds/ and skipped when its metrics exist, so an interrupted benchmark carries
+on where it stopped. Then it records per-seed validation and test accuracy, mean and sample
+standard deviation, and the test accuracy of the ensemble of the seeds' CNNs (their
+probabilities averaged). Test numbers are reported only: nothing here is chosen on them.
 
 About 15 min per CNN seed and 3 min per MLP seed on a 2-core CPU.
 

@@ -2,7 +2,7 @@
 (MLP) and 04 (CNN), in one place, so that notebooks, benchmarks and `digitlab train --config`
 all train the same thing.
 
-How each setting was chosen is in the README ("How the choices were made").
+How each setting was chosen is in the README ("How the models are trained").
 """
 
 import json

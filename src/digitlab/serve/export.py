@@ -53,7 +53,7 @@ def to_tflite(model, path: str | Path, representative: np.ndarray | None = None)
     """Write `model` as a LiteRT flatbuffer; full-integer int8 when `representative` is given.
 
     The int8 model takes and returns int8 tensors (as microcontrollers need);
-    `load_runtime_model` quantizes the input and dequantizes the output.
+    `runtimes.LiteRTRunner` quantizes the input and dequantizes the output.
     """
     import tensorflow as tf
 
