@@ -1,5 +1,8 @@
 """The demo's predict functions, and the app served on loopback and called by gradio_client."""
 
+import base64
+import io
+import re
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -10,6 +13,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from digitlab import config
+from digitlab.errors import ImageError
 from digitlab.mnist import data, models, train
 from digitlab.serve import app
 from digitlab.serve.predict import Predictor
@@ -29,6 +33,7 @@ NOT_ONE_DIGIT = {
             (0.80, 0.76)]],
 }
 CANVAS = app.CANVAS_SIZE
+SERVER_DETAIL = re.compile(r"/\w+/|object at 0x")  # a path's folders, a Python object's repr
 
 
 def trained_demo_model(tmp_path_factory, mnist_dir: Path) -> Path:
@@ -115,12 +120,35 @@ def test_empty_canvas_asks_for_a_digit_and_never_guesses(value):
     assert app.model_input_html(model_input) == app.MODEL_INPUT_EMPTY
 
 
-def test_unreadable_upload_gets_a_clear_message(predictor, tmp_path):
+def test_unreadable_upload_gets_a_clear_message_without_server_details(predictor, tmp_path):
     broken = tmp_path / "photo.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a PNG")
     message, probabilities, model_input = app.predict_upload(predictor, str(broken))
-    assert "Cannot read photo.png" in message
+    assert "Cannot read photo.png" in message and "not a readable image" in message
+    # Pillow's error names its `<_io.BytesIO object at 0x…>`, ours the path on the server.
+    assert not SERVER_DETAIL.search(message), message
     assert (probabilities["probability"] == 0).all() and model_input is None
+    assert app.upload_preview_html(broken) == ""  # no picture to show back
+
+
+def test_upload_preview_shows_the_photo_upright_and_shrunk(tmp_path):
+    photo = Image.fromarray(draw(3, size=(900, 600), background=(235, 230, 220, 255)))
+    photo = photo.convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # EXIF orientation: turn 90 degrees clockwise to show it, as phones write
+    path = tmp_path / "sideways.jpg"
+    photo.save(path, exif=exif)
+    html = app.upload_preview_html(str(path))
+    encoded = re.search(r'<img id="upload-preview-image" [^>]*src="data:image/jpeg;base64,'
+                        r'([^"]+)"', html)
+    assert encoded, f"no preview image in {html[:200]!r}"
+    shown = Image.open(io.BytesIO(base64.b64decode(encoded.group(1))))
+    assert shown.size == (224, app.UPLOAD_PREVIEW_SIZE)  # upright, long side shrunk to the limit
+    upright = photo.transpose(Image.Transpose.ROTATE_270).resize(shown.size, Image.Resampling.BOX)
+    difference = np.abs(np.asarray(shown.convert("L"), float) -
+                        np.asarray(upright.convert("L"), float))
+    assert difference.mean() < 5, "the preview is not the uploaded picture"
+    assert app.upload_preview_html(None) == ""
 
 
 def test_uploaded_photo_of_a_digit_is_read(predictor, tmp_path):
@@ -173,9 +201,51 @@ def test_served_app_answers_gradio_client_and_survives_bad_uploads(served_app, d
     assert "Prediction: 3" in client_predict(client, drawings[3])
     broken = tmp_path / "scan.png"
     broken.write_bytes(b"not an image at all")
-    message, _, _ = client.predict(handle_file(str(broken)), api_name="/predict_upload")
+    message, _, _, preview = client.predict(handle_file(str(broken)),
+                                            api_name="/predict_upload")
     assert "Cannot read scan.png" in message
+    assert not SERVER_DETAIL.search(message), message  # not Gradio's temp folder either
+    assert preview == ""
+    message, _, _, preview = client.predict(handle_file(str(drawings[7])),
+                                            api_name="/predict_upload")
+    assert "Prediction: 7" in message and 'id="upload-preview-image"' in preview
     assert "Prediction: 7" in client_predict(client, drawings[7])  # still serving
+
+
+class RecordingPredictor:
+    """A predictor stand-in that notes each file it is given (and whether it is there)."""
+
+    def __init__(self):
+        self.files: list[tuple[Path, bool]] = []
+
+    def predict(self, image):
+        self.files.append((Path(image), Path(image).is_file()))
+        raise ImageError(f"{image}: not read (a test stand-in)")
+
+
+def test_uploads_are_deleted_from_the_server(monkeypatch, tmp_path):
+    from gradio_client import Client, handle_file
+
+    frequency, age = app.DELETE_CACHE
+    assert frequency + age <= 600, "an upload may stay on the server for over ten minutes"
+    monkeypatch.setattr(app, "DELETE_CACHE", (1, 5))  # the same sweep, in seconds
+    recorder = RecordingPredictor()
+    demo = app.build_app(recorder)
+    port = free_port()
+    app.launch(demo, "127.0.0.1", port, block=False)
+    try:
+        photo = tmp_path / "seven.png"
+        Image.fromarray(draw(7)).save(photo)
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client.predict(handle_file(str(photo)), api_name="/predict_upload")
+        [(uploaded, was_there)] = recorder.files
+        assert was_there and uploaded != photo  # the app read Gradio's copy on the server
+        deadline = time.monotonic() + 30
+        while uploaded.exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not uploaded.exists(), f"{uploaded} was not deleted"
+    finally:
+        demo.close()
 
 
 def test_load_200_predictions_from_8_clients_all_correct(served_app, drawings, capsys):

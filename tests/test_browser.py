@@ -1,4 +1,5 @@
-"""The demo in a real browser: headless Chromium draws a digit with the mouse and reads the answer.
+"""The demo in a real browser: headless Chromium draws a digit with the mouse and reads the answer,
+clears the canvas and draws again, uploads a photo and sees it shown, and fits a phone's width.
 
 Uses the OS's Chromium and chromedriver (`apt-get install chromium chromium-driver`; `.ci/run`
 installs them), never a downloaded browser. Also a script that makes the README screenshot:
@@ -8,6 +9,7 @@ installs them), never a downloaded browser. Also a script that makes the README 
 
 import argparse
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -21,6 +23,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--window-size=1280,1050"]
 WAIT_SECONDS = 60  # the first prediction also warms the model up on a busy machine
+PHONE = (390, 844)  # an iPhone 12-15's screen in CSS pixels
 
 needs_chromium = pytest.mark.skipif(
     not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
@@ -86,15 +89,21 @@ def wait_for_text(driver, element_id: str, text: str) -> str:
     return element.text
 
 
-def open_app(driver, url: str) -> None:
-    """Load the page and wait until the sketchpad is ready with the brush chosen."""
+def wait_for_brush(driver, seconds: float = WAIT_SECONDS) -> None:
+    """Wait until the sketchpad's brush is the chosen tool (the app picks it for the user)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    brush_chosen = '#sketchpad button[aria-label="Brush"].highlight'
+    WebDriverWait(driver, seconds).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, brush_chosen),
+        message="the brush is not chosen: a stroke would not draw")
+
+
+def open_app(driver, url: str) -> None:
+    """Load the page and wait until the sketchpad is ready with the brush chosen."""
     driver.get(url)
-    brush_chosen = '#sketchpad button[aria-label="Brush"].highlight'  # the app picks it on load
-    WebDriverWait(driver, WAIT_SECONDS).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, brush_chosen))
+    wait_for_brush(driver)
     wait_for_text(driver, "prediction", "Draw a digit")
 
 
@@ -119,26 +128,70 @@ def browser(tmp_path):
     driver.quit()
 
 
-@needs_chromium
-def test_drawing_a_three_with_the_mouse_shows_three(served_app, browser, tmp_path):
-    from selenium.webdriver.common.by import By
+def read_drawing(driver, digit: int, screenshot: Path) -> None:
+    """Draw `digit` with the mouse and check that the page reads it."""
     from test_app import STROKES
 
+    draw_with_mouse(driver, STROKES[digit])
+    text = wait_for_text(driver, "prediction", "Prediction:")
+    driver.save_screenshot(str(screenshot))
+    assert f"Prediction: {digit}" in text, f"the page says {text!r}; see {screenshot}"
+
+
+@needs_chromium
+def test_draw_clear_draw_again_and_upload_a_photo(served_app, browser, tmp_path):
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+    from test_app import draw
+
     open_app(browser, served_app)
-    draw_with_mouse(browser, STROKES[3])
-    text = wait_for_text(browser, "prediction", "Prediction:")
-    browser.save_screenshot(str(tmp_path / "app_three.png"))
-    assert "Prediction: 3" in text, f"the page says {text!r}; see {tmp_path / 'app_three.png'}"
+    read_drawing(browser, 3, tmp_path / "app_three.png")
     image = browser.find_element(By.ID, "model-input-image")
     assert image.get_attribute("src").startswith("data:image/png;base64,")
 
     browser.find_element(By.CSS_SELECTOR, '#sketchpad button[aria-label="Clear canvas"]').click()
     assert "Draw a digit" in wait_for_text(browser, "prediction", "Draw a digit")
     assert not browser.find_elements(By.ID, "model-input-image")
+    wait_for_brush(browser, seconds=10)  # the clear unchose it; the app chooses it again
+    read_drawing(browser, 7, tmp_path / "app_seven_after_clear.png")
+
+    photo = tmp_path / "three.jpg"
+    Image.fromarray(draw(3, background=(235, 230, 220, 255))).convert("RGB").save(photo)
+    browser.find_element(By.XPATH, '//button[@role="tab"][normalize-space()="Upload"]').click()
+    browser.find_element(By.CSS_SELECTOR, '#upload input[type="file"]').send_keys(str(photo))
+    text = wait_for_text(browser, "prediction", "Prediction: 3")
+    preview = browser.find_element(By.ID, "upload-preview-image")
+    shown = browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth",
+                                   preview)
+    assert preview.is_displayed() and shown, f"no preview of the upload; the page says {text!r}"
 
     # Fully offline: fonts, scripts and styles all come from the app itself.
     urls = requested_urls(browser)
     assert urls and all(url.startswith(served_app) for url in urls), sorted(urls)
+
+
+@needs_chromium
+def test_the_demo_fits_a_390_px_wide_phone(served_app, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    from digitlab.serve import app
+
+    browser.set_window_size(*PHONE)
+    open_app(browser, served_app)
+    page = browser.execute_script("""
+        const box = document.querySelector('#sketchpad canvas').getBoundingClientRect();
+        const html = document.documentElement;
+        return {window: window.innerWidth, width: html.clientWidth, scrolled: html.scrollWidth,
+                left: box.left, right: box.right, canvas: box.width};""")
+    browser.save_screenshot(str(tmp_path / "app_phone.png"))
+    assert page["window"] == PHONE[0], page
+    assert page["scrolled"] <= page["width"], page  # nothing to scroll sideways to
+    assert 0 <= page["left"] and page["right"] <= page["width"], page  # the canvas shows whole
+    # The drawing area is the canvas at the editor's zoom: all of it must show.
+    zoom = re.search(r"(\d+)%", browser.find_element(By.ID, "sketchpad").text)
+    assert zoom, "the sketchpad shows no zoom"
+    assert app.CANVAS_SIZE[0] * int(zoom.group(1)) / 100 <= page["canvas"], (zoom.group(), page)
+    read_drawing(browser, 7, tmp_path / "app_phone_seven.png")
 
 
 def save_screenshot(model: Path | None, output: Path) -> Path:

@@ -9,6 +9,7 @@ import argparse
 import base64
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,24 +17,37 @@ import pandas as pd
 from PIL import Image
 
 from digitlab.errors import DigitlabError
+from digitlab.images import reading
 from digitlab.images.segment import SEVERAL_DIGITS
 
 DEFAULT_HOST = "127.0.0.1"  # loopback: nobody else on the network sees the demo unless asked
 DEFAULT_PORT = 7860
 PREVIEW_SCALE = 7  # show the 28x28 model input 7x larger, pixels kept sharp
 MODEL_INPUT_EMPTY = "<p>The 28×28 image the model sees appears here.</p>"
-CANVAS_SIZE = (336, 336)
+CANVAS_SIZE = (336, 336)  # Gradio zooms it to fit its box: about 75% on a 390-px phone
 BRUSH_SIZE = 18  # about MNIST's stroke width relative to the canvas
+UPLOAD_PREVIEW_SIZE = 336  # long side, in pixels, of the uploaded picture shown back
+# Every minute, delete the uploads (photos, and each drawing the browser sends) older than five
+# minutes: nothing piles up in Gradio's temp folder, and a queued request still finds its file.
+DELETE_CACHE = (60, 300)  # (how often, how old) in seconds, as gr.Blocks takes them
 DRAW_A_DIGIT = "### Draw a digit\nThe prediction appears as soon as you lift the mouse."
 UPLOAD_A_PHOTO = "### Upload a photo of one digit"
-# The sketchpad opens with no tool chosen; pick the brush so the first stroke draws.
+# The sketchpad opens with no tool chosen, and its clear button unchooses the brush: pick the
+# brush so the next stroke draws. A moment after the event (the clear switches tools after it
+# is announced), then again until the brush shows as chosen.
 SELECT_BRUSH_JS = """() => {
   const pick = (tries) => {
     const brush = document.querySelector('#sketchpad button[aria-label="Brush"]');
-    if (brush) { brush.click(); } else if (tries > 0) { setTimeout(() => pick(tries - 1), 100); }
+    if (brush && brush.classList.contains('highlight')) { return; }
+    if (brush) { brush.click(); }
+    if (tries > 0) { setTimeout(() => pick(tries - 1), 250); }
   };
-  pick(100);
+  setTimeout(() => pick(40), 100);
 }"""
+# What an error message must not show users: a Python object's repr (Pillow names the buffer it
+# read, `<_io.BytesIO object at 0x7f…>`) and the folders of a path on the server.
+OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>")
+SERVER_FOLDERS = re.compile(r"(?<![\w.:/])/(?:[^\s/'\"<>]+/)+")
 EMPTY_PROBABILITIES = pd.DataFrame({"digit": [str(d) for d in range(10)], "probability": 0.0})
 
 Shown = tuple[str, pd.DataFrame, np.ndarray | None]  # message, probabilities, input
@@ -80,8 +94,43 @@ def model_input_html(pixels: np.ndarray | None) -> str:
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     size = 28 * PREVIEW_SCALE
     return (f'<img id="model-input-image" alt="the 28x28 image the model sees" width="{size}" '
-            f'height="{size}" style="image-rendering: pixelated; border: 1px solid #888" '
-            f'src="data:image/png;base64,{data}">')
+            f'height="{size}" style="image-rendering: pixelated; border: 1px solid #888; '
+            f'max-width: 100%; height: auto" src="data:image/png;base64,{data}">')
+
+
+def public_message(error: Exception, source_name: str, shown_name: str) -> str:
+    """The error's text as users may see it: `shown_name` wherever it names the image.
+
+    Args:
+        source_name: how the error names the image (`reading.describe`: the server-side path
+            of an upload, `<array …>` for a drawing).
+        shown_name: what users know it as: the uploaded file's own name, "the drawing".
+    """
+    text = OBJECT_REPR.sub(shown_name, str(error).replace(source_name, shown_name))
+    return SERVER_FOLDERS.sub("", text)  # any other path: its file name only
+
+
+def upload_preview_html(path: str | Path | None) -> str:
+    """An <img> of the uploaded picture, upright and shrunk; "" when none or unreadable.
+
+    Inline, as `model_input_html`, and made from the pixels the app reads: a browser does not
+    show every format the app reads (TIFF), and the upload itself is deleted (DELETE_CACHE).
+    """
+    if path is None:
+        return ""
+    try:
+        gray, color, _ = reading.load(Path(path), UPLOAD_PREVIEW_SIZE, with_color=True)
+    except DigitlabError:
+        return ""  # the message says what was wrong
+    shown = gray[..., np.newaxis] if color is None else color  # color is None only if not asked
+    pixels = (np.clip(shown, 0, 1) * 255).round().astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(
+        buffer, format="JPEG", quality=90)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return ('<img id="upload-preview-image" alt="the uploaded picture" '
+            'style="max-width: 100%; height: auto; border: 1px solid #888" '
+            f'src="data:image/jpeg;base64,{data}">')
 
 
 def show(prediction, no_digit: str) -> Shown:
@@ -110,19 +159,22 @@ def predict_drawing(predictor, value) -> Shown:
     try:
         return show(predictor.predict(drawing), DRAW_A_DIGIT)
     except DigitlabError as error:
-        return f"### Cannot use this drawing\n\n{error}", EMPTY_PROBABILITIES, None
+        message = public_message(error, reading.describe(drawing), "the drawing")
+        return f"### Cannot use this drawing\n\n{message}", EMPTY_PROBABILITIES, None
 
 
 def predict_upload(predictor, path: str | Path | None) -> Shown:
-    """Predict the digit in an uploaded image file; an unreadable file gets a clear message."""
+    """Predict the digit in an uploaded image file; an unreadable file gets a clear message,
+    which names the file by its own name, never by its path on the server."""
     if path is None:
         return UPLOAD_A_PHOTO, EMPTY_PROBABILITIES, None
+    path = Path(path)
     try:
-        prediction = predictor.predict(Path(path))
+        prediction = predictor.predict(path)
     except DigitlabError as error:
-        name = Path(path).name
-        return (f"### Cannot read {name}\n\n{error}\n\nTry a PNG or JPEG photo of one digit.",
-                EMPTY_PROBABILITIES, None)
+        message = public_message(error, reading.describe(path), path.name)
+        return (f"### Cannot read {path.name}\n\n{message}\n\nTry a PNG or JPEG photo of one "
+                "digit.", EMPTY_PROBABILITIES, None)
     return show(prediction, "### No digit found in this picture")
 
 
@@ -130,7 +182,8 @@ def build_app(predictor):
     """The Gradio Blocks of the demo around one loaded `digitlab.serve.predict.Predictor`."""
     import gradio as gr
 
-    with gr.Blocks(title="digitlab: draw a digit", analytics_enabled=False) as demo:
+    with gr.Blocks(title="digitlab: draw a digit", analytics_enabled=False,
+                   delete_cache=DELETE_CACHE) as demo:
         gr.Markdown("# digitlab: draw a digit\nA CNN trained on MNIST reads your handwriting. "
                     "It sees only the 28×28 image on the right, made by the same steps as "
                     "`python -m digitlab predict`.")
@@ -147,6 +200,7 @@ def build_app(predictor):
                     with gr.Tab("Upload", id="upload"):
                         upload = gr.File(label="A photo or scan of one digit", type="filepath",
                                          file_types=["image"], elem_id="upload")
+                        upload_preview = gr.HTML("", elem_id="upload-preview")
             with gr.Column(scale=2):
                 message = gr.Markdown(DRAW_A_DIGIT, elem_id="prediction")
                 gr.Markdown("What the model sees (28×28):")
@@ -163,12 +217,13 @@ def build_app(predictor):
 
         def on_upload(path):
             message_text, chart, pixels = predict_upload(predictor, path)
-            return message_text, chart, model_input_html(pixels)
+            return message_text, chart, model_input_html(pixels), upload_preview_html(path)
 
         demo.load(None, js=SELECT_BRUSH_JS)
+        sketchpad.clear(None, js=SELECT_BRUSH_JS)
         sketchpad.change(on_draw, sketchpad, outputs, api_name="predict_drawing",
                          show_progress="hidden", trigger_mode="always_last")
-        upload.change(on_upload, upload, outputs, api_name="predict_upload",
+        upload.change(on_upload, upload, [*outputs, upload_preview], api_name="predict_upload",
                       show_progress="minimal")
     return demo
 
