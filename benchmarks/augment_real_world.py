@@ -14,9 +14,10 @@ import argparse
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-from digitlab.mnist import augment, data, models, train
+from digitlab.mnist import augment, data, models, recipes, train
 
 BENCHMARKS_DIR = Path(__file__).resolve().parent
 
@@ -32,15 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(tempfile.mkdtemp(prefix="augment_real_world_"))
     train.set_seed(args.seed)
-    model = models.build_cnn(models.CNNConfig(filters=(32, 64, 128), convs_per_block=(2, 2, 1),
-                                              dropout=0.25), name="cnn")
-    config = train.TrainConfig(epochs=args.epochs, batch_size=128, learning_rate=3e-3,
-                               validation_size=5000, label_smoothing=0.1, seed=args.seed)
-    augmentation = augment.build_augmentation(augment.AugmentConfig(
-        rotation_degrees=10, shift=0.1, zoom=0.1, aspect=args.aspect, shear=args.shear,
-        stroke=args.stroke), seed=args.seed)
-    metrics = train.train(model, data.load_mnist(), config, augmentation, models_dir=out,
-                          verbose=0)
+    model = models.build_cnn(recipes.CNN.model, name="cnn")
+    config = replace(recipes.CNN.train, epochs=args.epochs, seed=args.seed)
+    augmentation = augment.build_augmentation(replace(
+        recipes.CNN.augment, aspect=args.aspect, shear=args.shear, stroke=args.stroke),
+        seed=args.seed)
+    metrics = train.train(model, data.load_mnist(), config, augmentation,
+                          options=train.RunOptions(models_dir=out, verbose=0))
     print(f"aspect {args.aspect}, slant {args.shear}, stroke {args.stroke}: validation "
           f"{metrics['val_accuracy']:.2%}, MNIST test {metrics['test_accuracy']:.2%} (reported "
           f"only), {metrics['train_seconds']:.0f} s; model {out / 'cnn.keras'}")

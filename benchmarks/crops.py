@@ -28,10 +28,10 @@ from PIL import Image
 
 from digitlab import config
 from digitlab.mnist import data
-from digitlab.mnist.datasets import split_validation
+from digitlab.mnist.pipeline import split_validation
 from digitlab.mnist.train import TrainConfig
 from digitlab.provenance import file_sha256
-from digitlab.report.markdown import markdown_table
+from digitlab.report.tables import markdown_table
 from digitlab.serve.predict import Predictor
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

@@ -22,7 +22,7 @@ from digitlab import config
 from digitlab.images import synth
 from digitlab.images.preprocess import naive_input, prepare
 from digitlab.provenance import file_sha256
-from digitlab.report.markdown import markdown_table
+from digitlab.report.tables import markdown_table
 from digitlab.serve.predict import Predictor
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

@@ -15,14 +15,14 @@ import tempfile
 
 one_run = """
 import hashlib, json, sys
-from digitlab.mnist import data, models, train
+from digitlab.mnist import augment, data, models, train
 deterministic = sys.argv[1] == "1"
 mnist = data.subsample(data.load_mnist(), 12000, 1000)
 config = train.TrainConfig(epochs=1, validation_size=1000, seed=42)
 train.set_seed(config.seed, deterministic)
 model = models.build_cnn()
-metrics = train.train(model, mnist, config, models.build_augmentation(seed=config.seed),
-                      models_dir=sys.argv[2], verbose=0)
+metrics = train.train(model, mnist, config, augment.build_augmentation(seed=config.seed),
+                      options=train.RunOptions(models_dir=sys.argv[2], verbose=0))
 digest = hashlib.sha256(b"".join(w.tobytes() for w in model.get_weights())).hexdigest()
 print(json.dumps({"seconds": metrics["train_seconds"], "weights": digest[:16],
                   "test_accuracy": metrics["test_accuracy"]}))

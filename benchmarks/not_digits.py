@@ -30,9 +30,9 @@ from digitlab.images import nondigits
 from digitlab.images.preprocess import prepare
 from digitlab.images.segment import SEVERAL_DIGITS
 from digitlab.mnist.data import load_mnist
-from digitlab.mnist.datasets import split_validation
+from digitlab.mnist.pipeline import split_validation
 from digitlab.provenance import file_sha256
-from digitlab.report.markdown import markdown_table
+from digitlab.report.tables import markdown_table
 from digitlab.serve import digit_check
 from digitlab.serve.digit_check import NOT_A_DIGIT
 from digitlab.serve.predict import Predictor

@@ -31,7 +31,7 @@ from digitlab.images import reading
 from digitlab.images.preprocess import naive_input
 from digitlab.plots import own_images
 from digitlab.provenance import file_sha256
-from digitlab.report.markdown import markdown_table
+from digitlab.report.tables import markdown_table
 from digitlab.serve.predict import Prediction, Predictor
 
 BENCHMARKS_DIR = Path(__file__).resolve().parent
@@ -103,7 +103,7 @@ def accuracy(records: list[dict], key: str = "digit") -> float:
     return float(np.mean([record[key] == record["label"] for record in records]))
 
 
-def summarise(records: list[dict]) -> dict:
+def summarize(records: list[dict]) -> dict:
     """Accuracy overall and per group, flagged share of the misses, selective accuracy."""
     def row(chosen: list[dict]) -> dict:
         return {"images": len(chosen), "naive": accuracy(chosen, "naive"),
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     records, predictions = run(rows, predictor)
     seconds = time.perf_counter() - start
-    summary = summarise(records)
+    summary = summarize(records)
     model = Path(args.model)
     text = markdown(summary, model.name)
     print(text)

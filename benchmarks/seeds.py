@@ -26,7 +26,7 @@ from digitlab.mnist import data, recipes
 from digitlab.mnist.evaluate import predict_proba
 from digitlab.mnist.models import load_model
 from digitlab.provenance import file_sha256, git_state
-from digitlab.report.markdown import markdown_table
+from digitlab.report.tables import markdown_table
 
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
@@ -70,7 +70,7 @@ def spread(values: list[float]) -> dict:
     return {"mean": float(values.mean()), "sd": sd, "n": int(len(values))}
 
 
-def summarise(kinds: list[str], seeds: list[int], runs_dir: Path, mnist) -> dict:
+def summarize(kinds: list[str], seeds: list[int], runs_dir: Path, mnist) -> dict:
     """Per-seed results, mean ± sd per kind, and the CNN ensemble's test accuracy."""
     (_, _), (x_test, y_test) = mnist
     result = {"seeds": seeds, "runs": [], "summary": {}, "git": git_state()}
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     runs_dir = Path(args.runs or (quick_dir if args.quick else RUNS_DIR))
     args.results = args.results or str(quick_dir if args.quick else RESULTS_DIR)
     train_missing(args.kinds, args.seeds, runs_dir, mnist, args.quick)
-    result = summarise(args.kinds, args.seeds, runs_dir, mnist)
+    result = summarize(args.kinds, args.seeds, runs_dir, mnist)
     results_dir = Path(args.results)
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / "seeds.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -15,8 +15,8 @@ import time
 import keras
 import numpy as np
 
-from digitlab.mnist import data, datasets, models, train
-from digitlab.mnist.datasets import scale_images
+from digitlab.mnist import data, models, pipeline, train
+from digitlab.mnist.pipeline import scale_images
 from digitlab.mnist.speed import measure_speed
 
 target_accuracy = 0.99
@@ -84,7 +84,7 @@ def train_fast(mnist, x_test, y_test) -> tuple[keras.Model, TimeToAccuracy]:
     (x_train, y_train), _ = mnist
     train.set_seed(seed)
     model = models.build_cnn(FAST_CNN, name="cnn_fast")
-    dataset = datasets.make_dataset(x_train, y_train, FAST_TRAIN.batch_size, True, seed=seed)
+    dataset = pipeline.make_dataset(x_train, y_train, FAST_TRAIN.batch_size, True, seed=seed)
     train.compile_model(model, FAST_TRAIN, len(dataset))
     clock = TimeToAccuracy(x_test, y_test, target_accuracy)
     model.fit(dataset, epochs=FAST_TRAIN.epochs, callbacks=[clock], verbose=2)

@@ -26,16 +26,15 @@ def mnist_dir() -> Path:
 def tiny_model_path(tmp_path_factory, mnist_dir) -> Path:
     """A small MLP trained for one epoch on 5,000 MNIST images (seconds): enough for contracts."""
     import keras
-    import numpy as np
 
     from digitlab.mnist import data, models
+    from digitlab.mnist.pipeline import scale_images
 
     (x_train, y_train), _ = data.subsample(data.load_mnist(mnist_dir), 5000, 10)
     model = models.build_mlp(models.MLPConfig(hidden_units=(64,)), name="tiny")
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     keras.utils.set_random_seed(0)
-    images = x_train[..., np.newaxis].astype(np.float32) / 255  # the models' input: 0..1
-    model.fit(images, y_train, epochs=1, batch_size=128, verbose=0)
+    model.fit(scale_images(x_train), y_train, epochs=1, batch_size=128, verbose=0)
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     model.save(path)
     return path

@@ -46,7 +46,7 @@ def trained_demo_model(tmp_path_factory, mnist_dir: Path) -> Path:
         mnist = data.subsample(data.load_mnist(mnist_dir), 12000, 1000)
         model = models.build_keras_io_convnet(name="cnn")
         train.train(model, mnist, train.TrainConfig(epochs=2, validation_size=1000),
-                    models_dir=path.parent)
+                    options=train.RunOptions(models_dir=path.parent))
     return path
 
 

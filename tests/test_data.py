@@ -7,7 +7,7 @@ import pytest
 from idx_files import idx_bytes, small_images, small_labels
 
 from digitlab.errors import DatasetError
-from digitlab.mnist.data import IMAGES_MAGIC, MNIST_FILES, load_mnist, read_idx, summarize
+from digitlab.mnist.data import IMAGES_MAGIC, MNIST_FILES, load_mnist, read_idx, split_summary
 
 # Published label counts of MNIST (train, test).
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -27,7 +27,7 @@ def test_load_mnist_returns_the_real_dataset(mnist_dir, tmp_path):
 
 def test_summary_has_one_row_per_split(mnist_dir):
     (x_train, y_train), (x_test, y_test) = load_mnist(mnist_dir, mirrors=())
-    table = summarize(x_train, y_train, x_test, y_test)
+    table = split_summary(x_train, y_train, x_test, y_test)
     assert table.loc["train", "images"] == "(60000, 28, 28)"
     assert table.loc["test", "label values"] == "0..9"
 

@@ -22,9 +22,10 @@ from digitlab.mnist.models import MLPConfig
 from digitlab.mnist.train import TrainConfig
 
 recipe = recipes.Recipe("mlp", MLPConfig(hidden_units=(256,), dropout=0.0), AugmentConfig(),
-                        TrainConfig(epochs=3, validation_size=500, seed=3, batch_size=64))
+                        TrainConfig(epochs=3, validation_size=500, seed=3, batch_size=64,
+                                    label_smoothing=0.0))
 mnist = data.subsample(data.load_mnist(mirrors=()), 4000, 1000)
-metrics = recipes.run(recipe, mnist, models_dir=sys.argv[2], verbose=0, log_dir=False,
+metrics = recipes.run(recipe, mnist, models_dir=sys.argv[2], verbose=0, tensorboard=False,
                       resumable=False)
 print(json.dumps(metrics))
 """
@@ -70,7 +71,7 @@ from digitlab.mnist import data, models, train
 mnist = data.subsample(data.load_mnist(mirrors=()), 1000, 100)
 try:
     train.train(models.build_mlp(), mnist, train.TrainConfig(epochs=1, validation_size=100),
-                models_dir="unused", log_dir=False, resumable=False, verbose=0)
+                options=train.RunOptions(models_dir="unused", resumable=False, verbose=0))
 except ValueError as error:
     print(error)
 """

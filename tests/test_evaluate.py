@@ -11,7 +11,7 @@ from sklearn.calibration import calibration_curve
 
 from digitlab import config
 from digitlab.errors import DigitlabError, ModelError
-from digitlab.mnist import comparison, data, datasets, evaluate, models, robustness, speed, train
+from digitlab.mnist import comparison, data, evaluate, models, pipeline, robustness, speed, train
 from digitlab.mnist.evaluate import Predictions
 from digitlab.notebooks import execute_notebook
 from digitlab.report import tables
@@ -152,8 +152,8 @@ def test_confidence_on_a_bin_edge_goes_to_the_lower_bin():
 
 def test_model_input_rejects_wrong_shapes():
     with pytest.raises(ValueError, match=r"\(5, 28, 27\)"):
-        datasets.model_input(np.zeros((5, 28, 27), dtype=np.float32))
-    scaled = datasets.model_input(np.full((2, 28, 28), 255, dtype=np.uint8))
+        pipeline.model_input(np.zeros((5, 28, 27), dtype=np.float32))
+    scaled = pipeline.model_input(np.full((2, 28, 28), 255, dtype=np.uint8))
     assert scaled.shape == (2, 28, 28, 1) and scaled.max() == 1.0
 
 
@@ -196,25 +196,25 @@ def digits(mnist_dir):
 
 @pytest.mark.parametrize("name", sorted(robustness.TRANSFORMS))
 def test_level_zero_leaves_images_unchanged(name, digits):
-    images = datasets.model_input(digits[0])
+    images = pipeline.model_input(digits[0])
     np.testing.assert_array_equal(robustness.transform(name, images, 0), images)
 
 
 def test_rotation_by_90_degrees_turns_the_array_counter_clockwise(digits):
-    images = datasets.model_input(digits[0])
+    images = pipeline.model_input(digits[0])
     np.testing.assert_allclose(robustness.rotate(images, 90), np.rot90(images, 1, axes=(1, 2)),
                                atol=1e-5)
 
 
 def test_whole_pixel_shift_moves_the_digit_right_and_down(digits):
-    images = datasets.model_input(digits[0])
+    images = pipeline.model_input(digits[0])
     expected = np.zeros_like(images)
     expected[:, 3:, 3:] = images[:, :-3, :-3]
     np.testing.assert_allclose(robustness.shift(images, 3), expected, atol=1e-6)
 
 
 def test_blur_keeps_the_ink_but_spreads_it(digits):
-    images = datasets.model_input(digits[0])
+    images = pipeline.model_input(digits[0])
     blurred = robustness.blur(images, 1.5)
     np.testing.assert_allclose(blurred.sum(axis=(1, 2, 3)), images.sum(axis=(1, 2, 3)),
                                rtol=1e-3)
@@ -246,7 +246,8 @@ def tiny_models(tmp_path_factory, mnist_dir):
     cnn = models.build_cnn(models.CNNConfig(filters=(8, 16), convs_per_block=(1, 1),
                                             dense_units=16), name="cnn")
     for model in (mlp, cnn):
-        train.train(model, mnist, quick, models_dir=models_dir, verbose=0)
+        train.train(model, mnist, quick, options=train.RunOptions(models_dir=models_dir,
+                                                                   verbose=0))
     return models_dir, mnist[1]
 
 

@@ -8,7 +8,7 @@ from test_app import draw, trained_demo_model
 from digitlab import config
 from digitlab.errors import ModelError
 from digitlab.mnist import data
-from digitlab.mnist.datasets import scale_images
+from digitlab.mnist.pipeline import scale_images
 from digitlab.report import tables
 from digitlab.serve import export, runtimes
 from digitlab.serve.predict import Predictor

@@ -122,12 +122,6 @@ def test_importing_does_not_load_tensorflow(modules):
     assert done.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("name", MODULES)
-def test_modules_hold_one_idea(name):
-    lines = len(source(name).read_text().splitlines())
-    assert lines <= 300, f"{name} has {lines} lines: it likely holds two ideas; split it"
-
-
 def test_the_readme_organisation_section_names_every_module():
     readme = (PACKAGE.parents[1] / "README.md").read_text()
     section = readme[readme.index("## How the code is organised"):]

@@ -4,7 +4,7 @@ import pytest
 
 from digitlab.errors import ModelError
 from digitlab.mnist import augment, models
-from digitlab.mnist.datasets import scale_images
+from digitlab.mnist.pipeline import scale_images
 
 
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])

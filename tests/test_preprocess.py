@@ -10,7 +10,7 @@ from digitlab import config
 from digitlab.errors import ImageError
 from digitlab.images import handwriting, reading, synth
 from digitlab.images.preprocess import FRAME_SIZE, prepare
-from digitlab.mnist.datasets import scale_images
+from digitlab.mnist.pipeline import scale_images
 
 
 def ink_mask(digit: int = 7, pen: str = "pen", height: int = 160, seed: int = 0) -> np.ndarray:

@@ -3,18 +3,18 @@ import json
 import pytest
 
 from digitlab import config
-from digitlab.report import check, markdown, tables
+from digitlab.report import check, tables
 
 
 def test_section_between_markers_is_replaced_and_the_rest_kept():
     text = "intro\n<!-- t:start -->\nold\n<!-- t:end -->\noutro\n"
-    assert markdown.replace_section(text, "t", "new") == (
+    assert check.replace_section(text, "t", "new") == (
         "intro\n<!-- t:start -->\nnew\n<!-- t:end -->\noutro\n")
 
 
 def test_missing_markers_are_a_clear_error():
     with pytest.raises(ValueError, match="no <!-- t:start --> ... <!-- t:end --> markers"):
-        markdown.replace_section("no markers here", "t", "new")
+        check.replace_section("no markers here", "t", "new")
 
 
 def test_training_table_is_read_from_the_metrics_files(tmp_path):
@@ -51,7 +51,7 @@ def test_check_passes_on_the_committed_readme_and_results(tmp_path):
 def test_check_names_an_edited_readme_number(tmp_path):
     readme, models, results = copy_results(tmp_path)
     text = readme.read_text()
-    section = markdown.section_text(text, "exports")
+    section = check.section_text(text, "exports")
     first_number = next(cell for cell in section.split("|") if "99." in cell)
     readme.write_text(text.replace(first_number, first_number.replace("99.", "98."), 1))
     problems = check.check(readme, models, results)

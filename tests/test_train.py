@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from digitlab.mnist import augment, calibration, data, datasets, models, runfiles, train
+from digitlab.mnist import augment, data, models, pipeline, runfiles, train
 from digitlab.plots.training import plot_learning_curves
 
 
@@ -18,8 +18,8 @@ def tiny_mnist(mnist_dir):
 def test_validation_split_is_fixed_by_the_seed_and_disjoint():
     images = np.arange(100, dtype=np.uint8).reshape(100, 1, 1)
     labels = np.arange(100) % 10
-    (fit_a, _), (val_a, _) = datasets.split_validation(images, labels, 20, seed=7)
-    (fit_b, _), (val_b, _) = datasets.split_validation(images, labels, 20, seed=7)
+    (fit_a, _), (val_a, _) = pipeline.split_validation(images, labels, 20, seed=7)
+    (fit_b, _), (val_b, _) = pipeline.split_validation(images, labels, 20, seed=7)
     np.testing.assert_array_equal(val_a, val_b)
     assert len(val_a) == 20 and len(fit_a) == 80
     assert not set(val_a.ravel()) & set(fit_a.ravel())
@@ -28,7 +28,7 @@ def test_validation_split_is_fixed_by_the_seed_and_disjoint():
 def test_validation_size_must_leave_training_images():
     images, labels = np.zeros((10, 28, 28), np.uint8), np.zeros(10, np.uint8)
     with pytest.raises(ValueError, match="validation_size must be between 1 and 9"):
-        datasets.split_validation(images, labels, 10, seed=0)
+        pipeline.split_validation(images, labels, 10, seed=0)
 
 
 def quick_train(mnist, models_dir, seed=3):
@@ -38,7 +38,7 @@ def quick_train(mnist, models_dir, seed=3):
     config = train.TrainConfig(epochs=1, batch_size=64, validation_size=200, seed=seed,
                                label_smoothing=0.1)
     return model, train.train(model, mnist, config, augment.build_augmentation(seed=seed),
-                              models_dir=models_dir, verbose=0)
+                              options=train.RunOptions(models_dir=models_dir, verbose=0))
 
 
 def epoch_order(dataset) -> list[int]:
@@ -50,21 +50,21 @@ def test_training_data_is_every_image_once_per_epoch_reshuffled_by_seed():
     images = np.zeros((50, 28, 28), np.uint8)
     images[:, 0, 0] = np.arange(50) * 5  # each image marked by its first pixel
     labels = np.arange(50)
-    dataset = datasets.make_dataset(images, labels, 8, training=True, seed=3)
+    dataset = pipeline.make_dataset(images, labels, 8, training=True, seed=3)
     first, second = epoch_order(dataset), epoch_order(dataset)
     assert sorted(first) == list(range(50)) and first != second != list(range(50))
-    assert epoch_order(datasets.make_dataset(images, labels, 8, training=True, seed=3)) == first
+    assert epoch_order(pipeline.make_dataset(images, labels, 8, training=True, seed=3)) == first
     for batch_images, batch_labels in dataset:  # each image still with its own label, scaled
         np.testing.assert_allclose(batch_images.numpy()[:, 0, 0, 0], batch_labels * 5 / 255,
                                    rtol=1e-6)
-    assert epoch_order(datasets.make_dataset(images, labels, 8, training=False)) == list(range(50))
+    assert epoch_order(pipeline.make_dataset(images, labels, 8, training=False)) == list(range(50))
 
 
 def test_pipelines_run_without_tf_data_autotuning():
     # Its tuning thread made every epoch's end wait idle for up to 30 s (see make_dataset).
     images, labels = np.zeros((16, 28, 28), np.uint8), np.zeros(16)
     for training in (True, False):
-        dataset = datasets.make_dataset(images, labels, 8, training, augment.build_augmentation())
+        dataset = pipeline.make_dataset(images, labels, 8, training, augment.build_augmentation())
         assert dataset.options().autotune.enabled is False
 
 
@@ -94,8 +94,8 @@ def test_fit_temperature_finds_how_much_a_model_understates_its_confidence():
     true = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     labels = np.array([rng.choice(10, p=row) for row in true])
     understated = np.exp(logits / 2) / np.exp(logits / 2).sum(axis=1, keepdims=True)
-    assert calibration.fit_temperature(understated, labels) == pytest.approx(0.5, rel=0.05)
-    assert calibration.fit_temperature(true, labels) == pytest.approx(1.0, rel=0.05)
+    assert train.fit_temperature(understated, labels) == pytest.approx(0.5, rel=0.05)
+    assert train.fit_temperature(true, labels) == pytest.approx(1.0, rel=0.05)
 
 
 def test_apply_temperature_divides_the_logits_and_keeps_every_prediction():
@@ -103,19 +103,19 @@ def test_apply_temperature_divides_the_logits_and_keeps_every_prediction():
     model = models.build_mlp(models.MLPConfig(hidden_units=(16,)))
     images = np.random.default_rng(0).random((32, 28, 28, 1), np.float32)
     before = model.predict(images, verbose=0)
-    calibration.apply_temperature(model, 0.5)
+    train.apply_temperature(model, 0.5)
     after = model.predict(images, verbose=0)
     expected = before ** 2 / (before ** 2).sum(axis=1, keepdims=True)  # softmax(2 * logits)
     np.testing.assert_allclose(after, expected, rtol=1e-4, atol=1e-6)
     np.testing.assert_array_equal(after.argmax(axis=1), before.argmax(axis=1))
     with pytest.raises(ValueError, match="softmax Dense"):
         no_softmax = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
-        calibration.apply_temperature(no_softmax, 2)
+        train.apply_temperature(no_softmax, 2)
 
 
 def test_make_dataset_rejects_images_of_the_wrong_shape():
     with pytest.raises(ValueError, match="shape"):
-        datasets.make_dataset(np.zeros((4, 32, 32), np.uint8), np.zeros(4), 2, training=False)
+        pipeline.make_dataset(np.zeros((4, 32, 32), np.uint8), np.zeros(4), 2, training=False)
 
 
 def test_training_saves_model_metrics_and_history(tiny_mnist, tmp_path):
@@ -132,8 +132,8 @@ def test_training_saves_model_metrics_and_history(tiny_mnist, tmp_path):
     plain = keras.losses.sparse_categorical_crossentropy(y_test, probabilities)
     assert saved["test_loss"] == pytest.approx(float(np.mean(plain)), rel=1e-3)
     # The saved model is already calibrated: on its validation images the best temperature is 1.
-    _, (x_val, y_val) = datasets.split_validation(x_train, y_train, 200, seed=3)
-    refit = calibration.fit_temperature(model.predict(x_val[..., None] / 255, verbose=0), y_val)
+    _, (x_val, y_val) = pipeline.split_validation(x_train, y_train, 200, seed=3)
+    refit = train.fit_temperature(model.predict(x_val[..., None] / 255, verbose=0), y_val)
     assert saved["temperature"] != 1 and refit == pytest.approx(1.0, abs=0.02)
     history = runfiles.read_history(tmp_path / "cnn.history.csv")
     assert len(history["val_accuracy"]) == saved["epochs_run"] == saved["kept_epoch"] == 1
@@ -188,7 +188,10 @@ def test_the_learning_rate_goes_to_the_history_and_tensorboard(tiny_mnist, tmp_p
                                               dense_units=16), name="cnn")
     config = train.TrainConfig(epochs=2, batch_size=64, validation_size=200, learning_rate=0.01,
                                seed=3)
-    train.train(model, tiny_mnist, config, None, models_dir=tmp_path / "models", verbose=0)
+    logs = train.default_log_dir(tmp_path / "models", "cnn")
+    train.train(model, tiny_mnist, config, None,
+                options=train.RunOptions(models_dir=tmp_path / "models", verbose=0,
+                                         log_dir=logs))
     history = runfiles.read_history(tmp_path / "models" / "cnn.history.csv")
     # About the peak after the one-epoch warm-up (the cosine has just begun), then the end of
     # the cosine: zero.
@@ -209,9 +212,12 @@ def test_a_run_keeping_its_last_epoch_validates_once_and_a_rerun_is_not_compiled
         train.set_seed(3)
         return models.build_cnn(small, name="cnn")
 
+    compiled = train.CompiledModels()
+
     def run(model, config, folder):
-        return train.train(model, tiny_mnist, config, None, tmp_path / folder, verbose=0,
-                           log_dir=False, resumable=False)
+        options = train.RunOptions(tmp_path / folder, verbose=0, resumable=False,
+                                   compiled=compiled)
+        return train.train(model, tiny_mnist, config, None, options=options)
 
     expected = run(fresh(), config, "a")
     history = runfiles.read_history(tmp_path / "a" / "cnn.history.csv")
@@ -250,17 +256,18 @@ def test_a_run_saving_no_state_takes_its_epochs_from_one_pipeline_with_the_same_
         train.set_seed(3)
         model = models.build_cnn(small, name="cnn")
         train.train(model, tiny_mnist, config, augment.build_augmentation(seed=3),
-                    tmp_path / str(resumable), verbose=0, log_dir=False, resumable=resumable)
+                    options=train.RunOptions(tmp_path / str(resumable), verbose=0,
+                                             resumable=resumable))
         weights.append(model.get_weights())
     for a, b in zip(*weights, strict=True):
         np.testing.assert_array_equal(a, b)
     x, y = tiny_mnist[0]
     variable = tf.Variable(0, dtype=tf.int64)
-    per_epoch = datasets.make_dataset(x[:100], y[:100], 32, True, seed=3, epoch=variable)
+    per_epoch = pipeline.make_dataset(x[:100], y[:100], 32, True, seed=3, epoch=variable)
     first = [batch for _, batch in per_epoch]
     variable.assign(1)
     second = [batch for _, batch in per_epoch]
-    together = [batch for _, batch in datasets.make_dataset(x[:100], y[:100], 32, True, seed=3,
+    together = [batch for _, batch in pipeline.make_dataset(x[:100], y[:100], 32, True, seed=3,
                                                             epochs=range(2))]
     assert len(together) == 8 and all(
         np.array_equal(a, b) for a, b in zip(first + second, together, strict=True))

@@ -13,10 +13,10 @@ from scipy import ndimage
 from digitlab.errors import LabelError, ModelError
 from digitlab.images import handwriting, nondigits
 from digitlab.images.synth import render_kinds
-from digitlab.mnist import calibration, train
+from digitlab.mnist import train
 from digitlab.mnist.models import build_cnn, load_model
 from digitlab.serve.predict import available_model
-from digitlab.transfer import finetune, teach
+from digitlab.transfer import finetune, finetune_command
 from digitlab.transfer.digits import few_shot, held_out_split, sklearn_digits
 
 
@@ -64,18 +64,18 @@ def trainable_names(model: keras.Model) -> set[str]:
 
 def test_strategies_freeze_what_they_say():
     base = build_cnn()
-    head = finetune.reusable(base, "head")
+    head = finetune.copy_for(base, "head")
     assert trainable_names(head) == {w.path for w in head.layers[-1].trainable_weights}
-    full = finetune.reusable(base, "full")
+    full = finetune.copy_for(base, "full")
     batchnorms = [layer for layer in full.layers
                   if isinstance(layer, keras.layers.BatchNormalization)]
     assert batchnorms and not any(layer.trainable for layer in batchnorms)
     assert all(np.array_equal(a, b) for a, b in zip(full.get_weights(), base.get_weights(),
                                                     strict=True))
-    scratch = finetune.reusable(base, "scratch")
+    scratch = finetune.copy_for(base, "scratch")
     assert not np.array_equal(scratch.layers[1].get_weights()[0], base.layers[1].get_weights()[0])
     with pytest.raises(ValueError, match="Unknown strategy"):
-        finetune.reusable(base, "gradual-ish")
+        finetune.copy_for(base, "gradual-ish")
 
 
 def test_full_finetuning_keeps_mnist_batchnorm_statistics(digits, tmp_path):
@@ -99,11 +99,11 @@ def test_full_finetuning_keeps_mnist_batchnorm_statistics(digits, tmp_path):
 @pytest.fixture
 def fitted_on(monkeypatch) -> list[int]:
     """How many images each temperature fit of `train.train` saw, in order."""
-    seen = []
+    seen, fit = [], train.fit_temperature
 
     def spy(probabilities, labels):
         seen.append(len(labels))
-        return calibration.fit_temperature(probabilities, labels)
+        return fit(probabilities, labels)
 
     monkeypatch.setattr(train, "fit_temperature", spy)
     return seen
@@ -134,11 +134,12 @@ def test_finetune_never_sharpens_on_validation_images(digits, monkeypatch):
 
 
 def test_digits_with_fewer_than_three_images_are_named_as_unmeasured():
-    assert teach.unmeasured_digits(np.array([0, 0, 0, 1, 1, 2])) == [1, 2]
-    assert teach.honesty_note(np.array([0, 0, 0, 1, 1, 1])) is None
-    assert "Digit(s) 1, 2 have fewer than 3 images" in teach.honesty_note(
+    assert finetune_command.unmeasured_digits(np.array([0, 0, 0, 1, 1, 2])) == [1, 2]
+    assert finetune_command.honesty_note(np.array([0, 0, 0, 1, 1, 1])) is None
+    assert "Digit(s) 1, 2 have fewer than 3 images" in finetune_command.honesty_note(
         np.array([0, 0, 0, 1, 1, 2]))
-    assert "no honest accuracy can be measured" in teach.honesty_note(np.array([0, 1, 1]))
+    assert "no honest accuracy can be measured" in finetune_command.honesty_note(
+        np.array([0, 1, 1]))
 
 
 def labelled_folder(folder: Path, per_digit: int = 3) -> Path:
@@ -165,7 +166,7 @@ def test_finetune_writes_a_model_predict_loads(base_model, tmp_path, capsys, fit
 
     folder = labelled_folder(tmp_path / "mine")
     out = tmp_path / "models" / "mine.keras"
-    assert teach.main([str(folder), "--model", str(base_model), "--out", str(out)]) == 0
+    assert finetune_command.main([str(folder), "--model", str(base_model), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     before, after = (int(part.split("%")[0].split()[-1])
                      for part in printed.split("held-out")[1].split(",")[:2])
@@ -173,7 +174,7 @@ def test_finetune_writes_a_model_predict_loads(base_model, tmp_path, capsys, fit
     metrics = json.loads((out.parent / "mine.metrics.json").read_text())
     assert metrics["finetune"]["strategy"] == "full"
     # Every digit has three images or more: calibrated on the held-out ones, never the others.
-    used = len(teach.read_labelled(folder).labels)
+    used = len(finetune_command.read_labelled(folder).labels)
     assert metrics["held_out"] > 0 and "note" not in metrics
     assert fitted_on == [metrics["held_out"]]
     assert metrics["finetune"]["training_images"] == used - metrics["held_out"]
@@ -195,14 +196,14 @@ def test_finetune_bad_folders(base_model, tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(LabelError, match="no labelled images"):
-        teach.main([str(empty), "--model", str(base_model)])
+        finetune_command.main([str(empty), "--model", str(base_model)])
     with pytest.raises(LabelError, match="not a folder"):
-        teach.main([str(tmp_path / "nowhere"), "--model", str(base_model)])
+        finetune_command.main([str(tmp_path / "nowhere"), "--model", str(base_model)])
     bad_label = tmp_path / "bad_label"
     bad_label.mkdir()
     (bad_label / "12_two_digits.png").write_bytes(b"")
     with pytest.raises(LabelError, match="'12' is not a digit 0-9"):
-        teach.main([str(bad_label), "--model", str(base_model)])
+        finetune_command.main([str(bad_label), "--model", str(base_model)])
 
 
 def test_finetune_skips_unreadable_and_warns_of_missing_digits(base_model, tmp_path, capsys):
@@ -215,7 +216,8 @@ def test_finetune_skips_unreadable_and_warns_of_missing_digits(base_model, tmp_p
     out = tmp_path / "partial.keras"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert teach.main([str(folder), "--model", str(base_model), "--out", str(out)]) == 0
+        assert finetune_command.main([str(folder), "--model", str(base_model), "--out",
+                                      str(out)]) == 0
     assert any("4, 5, 6, 7, 8, 9" in str(w.message) for w in caught)
     assert "skipped" in capsys.readouterr().err and out.is_file()
 
@@ -224,7 +226,7 @@ def test_finetune_on_too_few_images_records_no_test_accuracy(base_model, tmp_pat
                                                             fitted_on):
     folder = labelled_folder(tmp_path / "few", per_digit=1)  # one or two images of each digit
     out = tmp_path / "few.keras"
-    assert teach.main([str(folder), "--model", str(base_model), "--out", str(out)]) == 0
+    assert finetune_command.main([str(folder), "--model", str(base_model), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     metrics = json.loads((tmp_path / "few.metrics.json").read_text())
     assert fitted_on == []  # no temperature fitted, so none on the training images
@@ -242,12 +244,12 @@ def test_finetune_never_overwrites_or_accepts_a_non_model(base_model, tmp_path):
     out = tmp_path / "existing.keras"
     out.write_bytes(b"precious")
     with pytest.raises(ModelError, match="pass --overwrite"):
-        teach.main([str(folder), "--model", str(base_model), "--out", str(out)])
+        finetune_command.main([str(folder), "--model", str(base_model), "--out", str(out)])
     assert out.read_bytes() == b"precious"
     not_a_model = tmp_path / "notes.keras"
     not_a_model.write_text("hello")
     with pytest.raises(ModelError, match="not a Keras 3 model file"):
-        teach.main([str(folder), "--model", str(not_a_model), "--out",
+        finetune_command.main([str(folder), "--model", str(not_a_model), "--out",
                        str(tmp_path / "new.keras")])
     assert not (tmp_path / "new.keras").exists()
 

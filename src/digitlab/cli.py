@@ -65,9 +65,9 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    from digitlab.transfer import teach
+    from digitlab.transfer import finetune_command
 
-    return teach.main(args.rest)
+    return finetune_command.main(args.rest)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,6 +19,7 @@ from traitlets import Bool, Dict, default
 from traitlets.config import Config
 
 from digitlab import config
+from digitlab.atomic import write_text_atomically
 from digitlab.errors import NotebookError
 from digitlab.tflog import QUIET_ENV, TensorFlowLogFilter
 
@@ -144,6 +145,5 @@ def run_all(quick: bool = False, output_dir: Path | None = None,
         record = {"seconds": times, "total_seconds": round(sum(times.values()), 1),
                   "machine": platform.machine(), "cpus": os.cpu_count()}
         out = Path(output_dir or config.OUTPUT_DIR) / "models" / "main_job_times.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(record, indent=2) + "\n")
+        write_text_atomically(out, json.dumps(record, indent=2) + "\n")
     return times

@@ -1,5 +1,5 @@
 """MNIST itself: load and verify the data, build, train and evaluate the models.
 
-data -> datasets (model input, validation split, tf.data) -> models/augment/recipes ->
+data -> pipeline (model input, validation split, tf.data) -> models/augment/recipes ->
 train (with resume, calibration, runfiles) -> evaluate, robustness, comparison, speed.
 """

@@ -5,7 +5,6 @@ import hashlib
 import os
 import shutil
 import struct
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from digitlab.atomic import write_atomically
 from digitlab.config import MNIST_CACHE_DIR, MNIST_DIR_ENV
 from digitlab.errors import DatasetError
 
@@ -115,6 +115,20 @@ def read_idx(path: Path, spec: IdxFile) -> np.ndarray:
     return parse_idx(raw, spec, path)
 
 
+def fetch(url: str, spec: IdxFile, path: Path, timeout: float) -> np.ndarray:
+    """Download `url` to `path`, verified as `spec` before it is renamed into place."""
+    arrays = []
+
+    def write(partial: Path) -> None:
+        print(f"Downloading {url}")
+        with open(partial, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            shutil.copyfileobj(response, out)
+        arrays.append(read_idx(partial, spec))
+
+    write_atomically(path, write)
+    return arrays[0]
+
+
 def download(spec: IdxFile, cache_dir: Path, mirrors: tuple[str, ...] = MIRRORS,
              timeout: float = 30) -> np.ndarray:
     """Download one file into `cache_dir` from the first mirror that serves it intact.
@@ -127,20 +141,10 @@ def download(spec: IdxFile, cache_dir: Path, mirrors: tuple[str, ...] = MIRRORS,
     failures = []
     for mirror in mirrors:
         url = mirror.rstrip("/") + "/" + spec.name
-        handle, name = tempfile.mkstemp(prefix=spec.name + ".", suffix=".part", dir=cache_dir)
-        temporary = Path(name)
         try:
-            print(f"Downloading {url}")
-            with os.fdopen(handle, "wb") as out:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
-                    shutil.copyfileobj(response, out)
-            array = read_idx(temporary, spec)
-            os.replace(temporary, cache_dir / spec.name)
-            return array
+            return fetch(url, spec, cache_dir / spec.name, timeout)
         except (OSError, urllib.error.URLError, DatasetError) as error:
             failures.append(f"  {url}: {error}")
-        finally:
-            temporary.unlink(missing_ok=True)
     tried = "\n".join(failures) or "  (no mirrors given)"
     raise DatasetError(
         f"Could not obtain {spec.name}. Tried:\n{tried}\n"
@@ -185,7 +189,7 @@ def load_mnist(source_dir: str | Path | None = None, cache_dir: str | Path = MNI
             (arrays["test_images"], arrays["test_labels"]))
 
 
-def summarize(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+def split_summary(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
               y_test: np.ndarray) -> "pd.DataFrame":
     """One row per split: shapes, dtypes, pixel range and label range."""
     import pandas as pd

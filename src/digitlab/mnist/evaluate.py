@@ -12,8 +12,8 @@ import pandas as pd
 
 from digitlab import config
 from digitlab.errors import ModelError
-from digitlab.mnist.datasets import model_input
 from digitlab.mnist.models import NUM_CLASSES, load_model
+from digitlab.mnist.pipeline import model_input
 
 # The notebook that trains and saves each model, named when a model file is missing.
 TRAINING_NOTEBOOKS = {"mlp": "03_train_mlp", "cnn": "04_train_cnn"}

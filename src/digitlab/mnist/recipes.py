@@ -2,18 +2,21 @@
 (MLP) and 04 (CNN), in one place, so that notebooks, benchmarks and `digitlab train --config`
 all train the same thing.
 
-How each setting was chosen is in the README ("How the models are trained").
+The CNN's recipe is every config class's defaults (`CNNConfig`, `AugmentConfig`, `TrainConfig`,
+where each setting says what it does), so there is one copy of it; the MLP's says where it
+differs. How each setting was chosen is in the README ("How the models are trained").
 """
 
 import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from digitlab import config
 from digitlab.errors import ModelError
 from digitlab.mnist import devices
 from digitlab.mnist.augment import AugmentConfig, build_augmentation
 from digitlab.mnist.models import CNNConfig, MLPConfig, build_model
-from digitlab.mnist.train import TrainConfig, set_seed, train
+from digitlab.mnist.train import RunOptions, TrainConfig, default_log_dir, set_seed, train
 
 MODEL_CONFIGS = {"mlp": MLPConfig, "cnn": CNNConfig}
 
@@ -50,20 +53,14 @@ def _tuples(fields: dict) -> dict:
             for key, value in fields.items()}
 
 
+CNN = Recipe("cnn", CNNConfig(), AugmentConfig(), TrainConfig())
+
 MLP = Recipe(
     "mlp",
-    MLPConfig(hidden_units=(1024, 1024), dropout=0.3),
+    MLPConfig(),
     # Milder than the CNN's: an MLP cannot share what it learns across positions.
     AugmentConfig(rotation_degrees=8, shift=0.05, zoom=0.05),
-    TrainConfig(epochs=12, batch_size=128, learning_rate=1e-3, validation_size=5000, seed=42),
-)
-
-CNN = Recipe(
-    "cnn",
-    CNNConfig(filters=(32, 64, 128), convs_per_block=(2, 2, 1), dropout=0.25),
-    AugmentConfig(rotation_degrees=10, shift=0.1, zoom=0.1),
-    TrainConfig(epochs=12, batch_size=128, learning_rate=3e-3, validation_size=5000,
-                label_smoothing=0.1, seed=42),
+    TrainConfig(learning_rate=1e-3, label_smoothing=0.0),
 )
 
 RECIPES = {"mlp": MLP, "cnn": CNN}
@@ -81,13 +78,15 @@ def with_seed(recipe: Recipe, seed: int) -> Recipe:
     return replace(recipe, train=replace(recipe.train, seed=seed))
 
 
-def run(recipe: Recipe, mnist, name: str | None = None, **train_options) -> dict:
+def run(recipe: Recipe, mnist, name: str | None = None, tensorboard: bool = True,
+        **options) -> dict:
     """Seed everything, build the model and augmentation, and `train.train` them.
 
     Args:
         mnist: `((x_train, y_train), (x_test, y_test))` as `load_mnist` returns.
         name: the model's name, hence its file names (default: the recipe's kind).
-        train_options: passed to `train.train` (models_dir, verbose, ...).
+        tensorboard: write TensorBoard logs to `runs/<name>/<date-time>/` beside the models.
+        options: `train.RunOptions`' fields (models_dir, verbose, resumable, ...).
 
     Returns:
         The saved metrics, which record this recipe.
@@ -97,8 +96,12 @@ def run(recipe: Recipe, mnist, name: str | None = None, **train_options) -> dict
     with devices.strategy().scope():  # one replica per GPU where there are several
         model = build_model(recipe.kind, recipe.model, name=name or recipe.kind)
     augmentation = build_augmentation(recipe.augment, seed=seed)
+    run_options = RunOptions(**options)
+    if tensorboard and run_options.log_dir is None:
+        models_dir = run_options.models_dir or config.MODELS_DIR
+        run_options = replace(run_options, log_dir=default_log_dir(models_dir, model.name))
     return train(model, mnist, recipe.train, augmentation, recipe=recipe.record(),
-                 **train_options)
+                 options=run_options)
 
 
 def rerun(metrics_path: str | Path, models_dir: str | Path, overwrite: bool = False,
@@ -113,7 +116,6 @@ def rerun(metrics_path: str | Path, models_dir: str | Path, overwrite: bool = Fa
         ModelError: the file is not a metrics file with a recipe, `models_dir` is models/, or
             the model there exists and `overwrite` is False.
     """
-    from digitlab import config
     from digitlab.mnist import data
 
     path = Path(metrics_path)

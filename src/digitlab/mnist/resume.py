@@ -13,12 +13,13 @@ import hashlib
 import io
 import json
 import math
-import os
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
+
+from digitlab.atomic import write_bytes_atomically
 
 
 def fingerprint(*parts) -> str:
@@ -91,10 +92,7 @@ class Checkpoint(keras.callbacks.Callback):
             meta["stopper"] = state
         buffer = io.BytesIO()
         np.savez(buffer, meta=np.array(json.dumps(meta)), **arrays)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(self.path.name + ".partial")
-        partial.write_bytes(buffer.getvalue())
-        os.replace(partial, self.path)
+        write_bytes_atomically(self.path, buffer.getvalue())
 
     def restore(self, model: keras.Model) -> int:
         """Load the saved state into `model` (compiled, optimizer built) and the callbacks;
@@ -111,8 +109,14 @@ class Checkpoint(keras.callbacks.Callback):
                 values = [saved[f"v{i}"] for i in range(len(variables))]
                 best = [saved[f"b{i}"] for i in range(len(saved.files))
                         if f"b{i}" in saved.files]
+                count = sum(name.startswith("v") for name in saved.files)
         except Exception as error:  # a truncated or empty file: EOFError, BadZipFile, ...
             print(f"Ignoring an unreadable resume state {self.path} ({error!r}); starting over.")
+            return 0
+        shapes = [tuple(variable.shape) for variable in variables]
+        if count != len(variables) or shapes != [value.shape for value in values]:
+            print(f"Ignoring a resume state {self.path} that does not fit the model "
+                  f"({count} saved values for {len(variables)} variables); starting over.")
             return 0
         for variable, value in zip(variables, values, strict=True):
             variable.assign(value)

@@ -1,7 +1,7 @@
 """Robustness: how accuracy falls as test digits are rotated, shifted, blurred and noised.
 
 Every transform takes scaled images, (n, 28, 28, 1) float32 in 0..1 (see
-`digitlab.mnist.datasets.scale_images`), and returns the same shape; level 0 returns the images
+`digitlab.mnist.pipeline.scale_images`), and returns the same shape; level 0 returns the images
 unchanged.
 """
 
@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from digitlab.mnist.datasets import model_input
 from digitlab.mnist.evaluate import predict_proba
+from digitlab.mnist.pipeline import model_input
 
 
 def rotate(images: np.ndarray, degrees: float) -> np.ndarray:

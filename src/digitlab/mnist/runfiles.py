@@ -3,24 +3,18 @@
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from digitlab.atomic import write_atomically
 from digitlab.errors import ModelError
 
 
 def save_atomically(model: keras.Model, path: Path) -> None:
     """Write the model next to `path`, then rename: an interrupted save keeps the old file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.stem}.partial.keras")
-    try:
-        model.save(partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    write_atomically(path, model.save)
 
 
 def without_optimizer(model: keras.Model) -> keras.Model:
@@ -32,13 +26,6 @@ def without_optimizer(model: keras.Model) -> keras.Model:
     copy = type(model).from_config(model.get_config())
     copy.set_weights(model.get_weights())
     return copy
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write a text file through a temporary name and a rename."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text)
-    os.replace(partial, path)
 
 
 def history_csv(history: dict[str, list[float]]) -> str:

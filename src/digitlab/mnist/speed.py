@@ -10,7 +10,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from digitlab.mnist.datasets import model_input
+from digitlab.mnist.pipeline import model_input
 
 SPEED_BATCH_SIZE = 256  # images per model.predict batch when measuring throughput
 

@@ -1,9 +1,10 @@
-"""Train any digitlab model: tf.data pipeline, validation split, schedule, atomic saving."""
+"""Train any digitlab model, in four steps a reader can follow: fit (a tf.data pipeline, the
+warm-up + cosine schedule, early stopping, resuming), calibrate (a temperature fitted on the
+validation images), test, and save the run (atomically, with its metrics and history)."""
 
 import json
 import time
-import weakref
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
@@ -11,33 +12,28 @@ import numpy as np
 import tensorflow as tf
 
 from digitlab import config
+from digitlab.atomic import write_text_atomically
 from digitlab.mnist import devices
-from digitlab.mnist.calibration import apply_temperature, fit_temperature
 from digitlab.mnist.data import mnist_hashes
-from digitlab.mnist.datasets import make_dataset, split_validation
+from digitlab.mnist.pipeline import make_dataset, split_validation
 from digitlab.mnist.resume import Checkpoint, ResumableEarlyStopping, fingerprint
-from digitlab.mnist.runfiles import (
-    history_csv,
-    kept_epoch,
-    save_atomically,
-    without_optimizer,
-    write_text_atomically,
-)
+from digitlab.mnist.runfiles import history_csv, kept_epoch, save_atomically, without_optimizer
 from digitlab.provenance import file_sha256, git_state, hardware, versions
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train. The validation images come from the training set, never the test set."""
+    """How to train. The validation images come from the training set, never the test set.
+    The defaults are the shipped CNN recipe's (`digitlab.mnist.recipes.CNN`)."""
 
-    epochs: int = 20
+    epochs: int = 12
     batch_size: int = 128
     learning_rate: float = 3e-3  # peak of the warmup + cosine schedule
     warmup_epochs: float = 1.0
     weight_decay: float = 1e-4
     validation_size: int = 5000
     patience: int = 5  # epochs without validation improvement before stopping early
-    label_smoothing: float = 0.0  # share of each target spread evenly over all ten digits
+    label_smoothing: float = 0.1  # share of each target spread evenly over all ten digits
     seed: int = 42
     keep: str = "best"  # which epoch's weights to keep: "best" (lowest validation loss) or "last"
     min_temperature: float = 0.0  # the lowest temperature calibration may choose (0: no limit)
@@ -63,7 +59,7 @@ def compile_model(model: keras.Model, train_config: TrainConfig,
     the schedule.
 
     Its step counts are variables, so that the compiled model can be trained again for another
-    number of steps without tracing its functions again (`compile_once`).
+    number of steps without tracing its functions again (`CompiledModels`).
     """
     decay_steps, warmup_steps = (keras.Variable(steps, "float32", trainable=False)
                                  for steps in schedule_steps(train_config, steps_per_epoch))
@@ -81,34 +77,40 @@ def compile_model(model: keras.Model, train_config: TrainConfig,
     return schedule
 
 
-# The models `train` compiled: for each, what it was compiled for and its optimizer's starting
-# state. Training one again with the same settings resets its optimizer and sets its schedule's
-# length instead of compiling it anew, which would make Keras trace its functions again (a
-# second or two: most of the overhead of a fine-tuning run of a few seconds).
-_compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+class CompiledModels:
+    """Models a caller trains again and again in one process (a study's many short runs), each
+    kept compiled: training one again with the same settings puts its optimizer back to how it
+    started and sets its schedule's length, instead of compiling it anew, which would make Keras
+    trace its functions again (a second or two: most of a fine-tuning run of a few seconds).
+    """
 
+    def __init__(self) -> None:
+        self.twins: dict = {}  # the models kept for reuse, by what the caller built them for
+        self.known: dict[int, tuple] = {}  # id(model) -> (model, settings, start, schedule)
 
-def compile_once(model: keras.Model, train_config: TrainConfig, steps_per_epoch: int) -> None:
-    """`compile_model`, or, when `train` compiled this model before with the same learning rate,
-    warmup, weight decay, label smoothing and trainable weights, its optimizer put back to how
-    it started and its schedule set to this run's length."""
-    settings = asdict(train_config)
-    wanted = ([settings[name] for name in ("learning_rate", "warmup_epochs", "weight_decay",
-                                             "label_smoothing")],
-              [weight.path for weight in model.trainable_weights])
-    known = _compiled.get(model)
-    if known is not None and known[0] == wanted:
-        _, start, schedule = known
-        for variable, value in zip(model.optimizer.variables, start, strict=True):
-            variable.assign(value)
-        decay_steps, warmup_steps = schedule_steps(train_config, steps_per_epoch)
-        schedule.decay_steps.assign(decay_steps)
-        schedule.warmup_steps.assign(warmup_steps)
-        return
-    schedule = compile_model(model, train_config, steps_per_epoch)
-    model.optimizer.build(model.trainable_variables)
-    _compiled[model] = (wanted, [keras.ops.convert_to_numpy(variable)
-                                 for variable in model.optimizer.variables], schedule)
+    def compile(self, model: keras.Model, train_config: "TrainConfig",
+                steps_per_epoch: int) -> None:
+        """`compile_model`, or, when this model was compiled here before with the same learning
+        rate, warmup, weight decay, label smoothing and trainable weights, its optimizer reset
+        and its schedule set to this run's length."""
+        settings = asdict(train_config)
+        wanted = ([settings[name] for name in ("learning_rate", "warmup_epochs", "weight_decay",
+                                                 "label_smoothing")],
+                  [weight.path for weight in model.trainable_weights])
+        known = self.known.get(id(model))
+        if known is not None and known[0] is model and known[1] == wanted:
+            _, _, start, schedule = known
+            for variable, value in zip(model.optimizer.variables, start, strict=True):
+                variable.assign(value)
+            decay_steps, warmup_steps = schedule_steps(train_config, steps_per_epoch)
+            schedule.decay_steps.assign(decay_steps)
+            schedule.warmup_steps.assign(warmup_steps)
+            return
+        schedule = compile_model(model, train_config, steps_per_epoch)
+        model.optimizer.build(model.trainable_variables)
+        self.known[id(model)] = (model, wanted, [keras.ops.convert_to_numpy(variable)
+                                                 for variable in model.optimizer.variables],
+                                 schedule)
 
 
 def smoothed_crossentropy(smoothing: float):
@@ -147,56 +149,103 @@ class LearningRateLog(keras.callbacks.Callback):
             logs["learning_rate"] = float(keras.ops.convert_to_numpy(rate))
 
 
-def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
-          augmentation: keras.Layer | None = None, models_dir: Path | None = None,
-          extra_callbacks: list | None = None, verbose: int | str = 2,
-          recipe: dict | None = None, validation: tuple | None = None,
-          record: dict | None = None, log_dir: Path | None | bool = None,
-          resumable: bool = True, save: bool = True) -> dict:
-    """Train `model` on MNIST, calibrate it on the validation images, evaluate it on the test set
-    and save it with its metrics.
+@dataclass(frozen=True)
+class RunOptions:
+    """Where a run goes and what it leaves; none of it changes the trained model."""
 
-    Writes `models/<model.name>.keras`, `.metrics.json` and `.history.csv`, each through a
-    temporary file and a rename, so an interrupted run leaves the previous files intact. After
-    every epoch the run's state goes to `models/.<model.name>.<run key>.resume.npz`: started
-    again, an interrupted run carries on after its last completed epoch (`digitlab.mnist.resume`).
+    models_dir: Path | None = None  # where the files go (default: config.MODELS_DIR)
+    verbose: int | str = 2  # Keras' progress output
+    log_dir: Path | None = None  # TensorBoard logs (losses, accuracies, learning rate); None: none
+    # Save the run's state after every epoch, so a stopped run resumes (False for runs of
+    # seconds, such as fine-tuning on a few images, where writing it costs more than it saves).
+    resumable: bool = True
+    # Write the model and its files; False only returns the metrics (a study's many short runs).
+    save: bool = True
+    callbacks: tuple = ()  # more Keras callbacks
+    compiled: CompiledModels | None = None  # reuse models compiled by earlier runs
+    record: dict = field(default_factory=dict)  # more to save in the metrics
+
+
+def train(model: keras.Model, data, train_config: TrainConfig = TrainConfig(),
+          augmentation: keras.Layer | None = None, recipe: dict | None = None,
+          validation: tuple | None = None, options: RunOptions = RunOptions()) -> dict:
+    """Fit `model`, calibrate it on the validation images, test it and save the run.
+
+    Writes `<models_dir>/<model.name>.keras`, `.metrics.json` and `.history.csv`, each through
+    a temporary file and a rename, so an interrupted run leaves the previous files intact; a
+    resumable run carries on after its last completed epoch (`digitlab.mnist.resume`).
 
     Args:
         model: an uncompiled digitlab model (see `digitlab.mnist.models`).
-        mnist: `((x_train, y_train), (x_test, y_test))` as `load_mnist` returns (no test image:
-            the test metrics are None).
+        data: `((x_train, y_train), (x_test, y_test))` uint8 images and labels, as `load_mnist`
+            returns (or other digits: fine-tuning's); no test image: the test metrics are None.
         augmentation: layers applied to training batches only, or None.
-        models_dir: where to save (default: config.MODELS_DIR).
         recipe: the model and augmentation settings to record beside the training config
             (`digitlab.mnist.recipes.Recipe.record()`), so the run can be rebuilt from its metrics.
         validation: `(images, labels)` to validate and calibrate on instead of `validation_size`
             images split off the training set (fine-tuning has none to spare); with none (and
             `keep="last"`) the model keeps the calibration its weights carry: temperature 1.
-        record: more to save in the metrics (e.g. what a fine-tuned model started from).
-        log_dir: where TensorBoard logs go (losses, accuracies, learning rate per epoch);
-            default `runs/<name>/<date-time>/` beside the models folder; False for none.
-        resumable: save the run's state after every epoch (False for runs of seconds, such as
-            fine-tuning on a few images, where writing it would cost more than it saves).
-        save: write the model and its files; False only returns the metrics (a study's many
-            short runs, where saving would take a twentieth of each).
 
     Returns:
         The metrics dictionary (the one saved).
     """
-    (x_train, y_train), (x_test, y_test) = mnist
+    (x_train, y_train), (x_test, y_test) = data
+    split_off = validation is None  # MNIST's own validation split, not the caller's images
     if validation is None:
-        (x_fit, y_fit), (x_val, y_val) = split_validation(
-            x_train, y_train, train_config.validation_size, train_config.seed)
+        fitting, held = split_validation(x_train, y_train, train_config.validation_size,
+                                         train_config.seed)
     else:
-        (x_fit, y_fit), (x_val, y_val) = (x_train, y_train), validation
-    validating = len(y_val) > 0
+        fitting, held = (x_train, y_train), validation
+    models_dir = Path(options.models_dir or config.MODELS_DIR)
+    checkpoint, history, seconds, code = fit(model, fitting, held, train_config, augmentation,
+                                             models_dir, options)
+    temperature = calibrate(model, held, train_config.min_temperature)
+    kept = kept_epoch(history) if train_config.keep == "best" else len(history["loss"]) - 1
+    metrics = {
+        "name": model.name, "model": f"{model.name}.keras", **score_on_test(model, x_test, y_test),
+        "val_accuracy": float(history["val_accuracy"][kept]) if len(held[1]) else None,
+        "kept_epoch": kept + 1, "temperature": temperature,
+        "parameters": int(model.count_params()), "epochs_run": len(history["loss"]),
+        "train_seconds": round(seconds, 1), "train_images": len(fitting[1]),
+        "validation_images": len(held[1]),
+        # MNIST's, unless the caller brought its own validation images (fine-tuning on others)
+        **({"mnist_images": {"train": len(x_train), "test": len(x_test)},  # subsample if < full
+            "mnist_sha256": mnist_hashes()} if split_off else {}),
+        "augmentation": augmentation is not None, "config": asdict(train_config),
+        "seed": train_config.seed, "recipe": recipe,
+        "git": code, "versions": versions(), "hardware": hardware(),
+        "replicas": devices.strategy().num_replicas_in_sync, **options.record,
+    }
+    if options.save:
+        save_run(model, metrics, history, models_dir)
+    checkpoint.remove()  # the run is complete: a new one starts from scratch
+    return metrics
+
+
+def fit(model: keras.Model, fitting: tuple, validation: tuple, train_config: TrainConfig,
+        augmentation: keras.Layer | None, models_dir: Path, options: RunOptions
+        ) -> tuple[Checkpoint, dict, float, dict]:
+    """Compile and fit `model` on `fitting` (images, labels), resuming a stopped run.
+
+    Returns:
+        the run's checkpoint (to remove once the run is saved), its history, its training
+        seconds over every session, and the git state at its start.
+    """
+    validating = len(validation[1]) > 0
+    if train_config.keep not in ("best", "last"):
+        raise ValueError(f"keep must be 'best' or 'last', got {train_config.keep!r}.")
     if not validating and train_config.keep != "last":
         raise ValueError("keep='best' chooses an epoch on validation images; with none, keep "
                          "'last'.")
-    steps = int(np.ceil(len(x_fit) / train_config.batch_size))
+    steps = int(np.ceil(len(fitting[1]) / train_config.batch_size))
     devices.check_built_under_strategy(model)
     with devices.strategy().scope():  # the strategy the model was built under
-        compile_once(model, train_config, steps)
+        if options.compiled is not None:
+            options.compiled.compile(model, train_config, steps)
+        else:
+            compile_model(model, train_config, steps)
+            # Built now, so a resumed run's saved state has every optimizer variable to go to.
+            model.optimizer.build(model.trainable_variables)
     stopper = None
     if train_config.keep == "best":
         # Validation loss, not accuracy: on 5,000 images accuracy moves in steps of 0.02 points
@@ -204,82 +253,105 @@ def train(model: keras.Model, mnist, train_config: TrainConfig = TrainConfig(),
         # smooth.
         stopper = ResumableEarlyStopping(monitor="val_loss", patience=train_config.patience,
                                          restore_best_weights=True)
-    elif train_config.keep != "last":
-        raise ValueError(f"keep must be 'best' or 'last', got {train_config.keep!r}.")
-    models_dir = Path(models_dir or config.MODELS_DIR)
     key = fingerprint(asdict(train_config), model.name, architecture(model),
                       augmentation.get_config() if augmentation is not None else None,
-                      len(x_fit), len(x_val))
+                      len(fitting[1]), len(validation[1]))
     # One state file per run (the key in its name), so another run of the same model name, a
     # quick one say, never overwrites an interrupted run's state.
     checkpoint = Checkpoint(models_dir / f".{model.name}.{key}.resume.npz", key, augmentation,
-                            stopper, enabled=resumable)
+                            stopper, enabled=options.resumable)
     done = checkpoint.restore(model)
     epoch = tf.Variable(done, dtype=tf.int64, trainable=False)
     # A run that saves no state after its epochs takes them all from one pipeline.
-    epochs = None if resumable else range(done, train_config.epochs)
-    train_data = make_dataset(x_fit, y_fit, train_config.batch_size, True, augmentation,
-                              train_config.seed, epoch, epochs)
-    val_data = make_dataset(x_val, y_val, 1024, False) if validating else None
-    if log_dir is None:
-        log_dir = models_dir.parent / "runs" / model.name / time.strftime("%Y%m%d-%H%M%S")
-    logs = [keras.callbacks.TensorBoard(str(log_dir), write_graph=False)] if log_dir else []
+    epochs = None if options.resumable else range(done, train_config.epochs)
+    train_data = make_dataset(fitting[0], fitting[1], train_config.batch_size, True,
+                              augmentation, train_config.seed, epoch, epochs)
+    val_data = make_dataset(validation[0], validation[1], 1024, False) if validating else None
+    logs = ([keras.callbacks.TensorBoard(str(options.log_dir), write_graph=False)]
+            if options.log_dir else [])
     # The checkpoint comes last, so it saves what every other callback did this epoch.
     callbacks = [EpochCounter(epoch), LearningRateLog(), *([stopper] if stopper else []),
-                 *logs, *(extra_callbacks or []), checkpoint]
+                 *logs, *options.callbacks, checkpoint]
     code = git_state()  # at the start: the tree may change while a long run trains
     start = time.perf_counter()
     if done < train_config.epochs and not checkpoint.stopped:
         # Keeping the last epoch, nothing is chosen on the epochs before it: the validation
         # images are measured once, at the end.
         model.fit(train_data, validation_data=val_data, epochs=train_config.epochs, shuffle=False,
-                  initial_epoch=done, callbacks=callbacks, verbose=verbose,
+                  initial_epoch=done, callbacks=callbacks, verbose=options.verbose,
                   steps_per_epoch=None if epochs is None else steps,
                   validation_freq=train_config.epochs if train_config.keep == "last" else 1)
     elif stopper is not None and (stopper.resume_state or {}).get("best_weights") is not None:
         best = (stopper.resume_state or {})["best_weights"]
         model.set_weights(best)  # what the run's end would have restored
     seconds = checkpoint.seconds_before + time.perf_counter() - start  # all sessions of the run
-    history = checkpoint.history
-    kept = kept_epoch(history) if train_config.keep == "best" else len(history["loss"]) - 1
-    temperature = 1.0
-    if validating:
-        temperature = max(train_config.min_temperature,
-                          fit_temperature(model.predict(val_data, verbose=0), y_val))
-        apply_temperature(model, temperature)
-    test: dict = {"test_accuracy": None, "test_loss": None, "test_errors": None}  # no test set
-    if len(y_test):
-        scores = model.evaluate(make_dataset(x_test, y_test, 1024, False), verbose=0,
-                                return_dict=True)
-        test = {"test_accuracy": float(scores["accuracy"]),
-                "test_loss": float(scores["crossentropy"]),  # without label smoothing
-                "test_errors": int(round((1 - scores["accuracy"]) * len(x_test)))}
+    return checkpoint, checkpoint.history, seconds, code
 
-    path = models_dir / f"{model.name}.keras"
-    metrics = {
-        "name": model.name, "model": path.name, **test,
-        "val_accuracy": float(history["val_accuracy"][kept]) if validating else None,
-        "kept_epoch": kept + 1, "temperature": temperature,
-        "parameters": int(model.count_params()), "epochs_run": len(history["loss"]),
-        "train_seconds": round(seconds, 1), "train_images": len(x_fit),
-        "validation_images": len(x_val),
-        # MNIST's, unless the caller brought its own validation images (fine-tuning on others)
-        **({"mnist_images": {"train": len(x_train), "test": len(x_test)},  # subsample if < full
-            "mnist_sha256": mnist_hashes()} if validation is None else {}),
-        "augmentation": augmentation is not None, "config": asdict(train_config),
-        "seed": train_config.seed, "recipe": recipe,
-        "git": code, "versions": versions(), "hardware": hardware(),
-        "replicas": devices.strategy().num_replicas_in_sync,
-        **(record or {}),
-    }
-    if save:  # everything is gathered first, so the files are replaced one right after another
-        save_atomically(without_optimizer(model), path)
-        metrics["model_sha256"] = file_sha256(path)
-        write_text_atomically(models_dir / f"{model.name}.history.csv", history_csv(history))
-        write_text_atomically(models_dir / f"{model.name}.metrics.json",
-                              json.dumps(metrics, indent=2) + "\n")
-    checkpoint.remove()  # the run is complete: a new one starts from scratch
-    return metrics
+
+def calibrate(model: keras.Model, validation: tuple, min_temperature: float = 0.0) -> float:
+    """Fit a temperature on the validation (images, labels) and fold it into the model's last
+    layer; returns it (1.0, nothing changed, when there are no validation images)."""
+    if not len(validation[1]):
+        return 1.0
+    probabilities = model.predict(make_dataset(validation[0], validation[1], 1024, False),
+                                  verbose=0)
+    temperature = max(min_temperature, fit_temperature(probabilities, validation[1]))
+    apply_temperature(model, temperature)
+    return temperature
+
+
+def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature T for which softmax(log(probabilities) / T) has the lowest cross-entropy.
+
+    Fitted on validation images, it makes confidences honest without changing any prediction:
+    label smoothing leaves a model underconfident (T < 1 sharpens it).
+    """
+    log_p = np.log(np.clip(np.asarray(probabilities, np.float64), 1e-12, 1))
+    labels = np.asarray(labels)
+
+    def crossentropy(temperature: float) -> float:
+        z = log_p / temperature
+        z -= z.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(z)), labels]))
+
+    grid = np.geomspace(0.05, 5, 461)  # steps of 1%
+    return round(float(grid[np.argmin([crossentropy(t) for t in grid])]), 3)
+
+
+def apply_temperature(model: keras.Model, temperature: float) -> None:
+    """Divide the model's logits by `temperature`, folded into its final softmax layer's weights."""
+    last = model.layers[-1]
+    if not (isinstance(last, keras.layers.Dense) and last.activation is keras.activations.softmax
+            and last.use_bias):
+        raise ValueError(f"{model.name} does not end in a softmax Dense layer with a bias.")
+    last.set_weights([weight / temperature for weight in last.get_weights()])
+
+
+def score_on_test(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> dict:
+    """Test accuracy, loss (plain cross-entropy, without label smoothing) and errors; None each
+    when there are no test images."""
+    if not len(labels):
+        return {"test_accuracy": None, "test_loss": None, "test_errors": None}
+    scores = model.evaluate(make_dataset(images, labels, 1024, False), verbose=0,
+                            return_dict=True)
+    return {"test_accuracy": float(scores["accuracy"]), "test_loss": float(scores["crossentropy"]),
+            "test_errors": int(round((1 - scores["accuracy"]) * len(labels)))}
+
+
+def save_run(model: keras.Model, metrics: dict, history: dict, models_dir: Path) -> None:
+    """Write the model (without its optimizer), then its history and metrics (which gain the
+    model file's SHA-256), one right after another."""
+    path = models_dir / metrics["model"]
+    save_atomically(without_optimizer(model), path)
+    metrics["model_sha256"] = file_sha256(path)
+    write_text_atomically(models_dir / f"{model.name}.history.csv", history_csv(history))
+    write_text_atomically(models_dir / f"{model.name}.metrics.json",
+                          json.dumps(metrics, indent=2) + "\n")
+
+
+def default_log_dir(models_dir: Path, name: str) -> Path:
+    """`runs/<name>/<date-time>/` beside the models folder: where `make tensorboard` looks."""
+    return Path(models_dir).parent / "runs" / name / time.strftime("%Y%m%d-%H%M%S")
 
 
 def architecture(model: keras.Model) -> list:

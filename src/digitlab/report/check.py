@@ -1,14 +1,38 @@
-"""Generated README sections: tables written from saved metrics, never typed by hand."""
+"""Generated README sections: tables written from saved metrics, never typed by hand, between
+`<!-- name:start -->` and `<!-- name:end -->` markers."""
 
 import csv
 import json
+import re
 from pathlib import Path
 
 from digitlab import config
 from digitlab.provenance import file_sha256
 from digitlab.report import tables
-from digitlab.report.markdown import section_text, update_readme
 from digitlab.serve.export import TABLE_NAME
+
+
+def replace_section(text: str, name: str, content: str) -> str:
+    """Replace what stands between `<!-- name:start -->` and `<!-- name:end -->` in `text`."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(f"README has no {start} ... {end} markers for section {name!r}.")
+    return pattern.sub(lambda _: f"{start}\n{content.strip()}\n{end}", text)
+
+
+def update_readme(name: str, content: str, readme: Path | None = None) -> Path:
+    """Write `content` into the README section `name` (between its markers)."""
+    readme = Path(readme or config.PROJ_ROOT / "README.md")
+    readme.write_text(replace_section(readme.read_text(), name, content))
+    return readme
+
+
+def section_text(text: str, name: str) -> str | None:
+    """What stands between the markers of section `name` in `text`, stripped; None if absent."""
+    match = re.search(re.escape(f"<!-- {name}:start -->") + "(.*?)"
+                      + re.escape(f"<!-- {name}:end -->"), text, re.DOTALL)
+    return match.group(1).strip() if match else None
 
 
 def sections(models_dir: Path | None = None, results_dir: Path | None = None) -> dict:

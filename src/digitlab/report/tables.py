@@ -8,8 +8,16 @@ import pandas as pd
 from digitlab import config
 from digitlab.errors import DigitlabError
 from digitlab.mnist.speed import SPEED_BATCH_SIZE
-from digitlab.report.markdown import markdown_table
 from digitlab.serve.export import TABLE_NAME
+
+
+def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
+    """A GitHub markdown table from a list of row dictionaries."""
+    columns = columns or list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(row.get(column, "")) for column in columns) + " |"
+              for row in rows]
+    return "\n".join(lines)
 
 
 def comparison_markdown(csv_path: Path | None = None) -> str:

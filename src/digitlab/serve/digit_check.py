@@ -130,8 +130,9 @@ def train(mnist, quick: bool = False, out_dir: Path | None = None) -> dict:
     """
     import keras
 
-    from digitlab.mnist.datasets import split_validation
-    from digitlab.mnist.runfiles import save_atomically, write_text_atomically
+    from digitlab.atomic import write_text_atomically
+    from digitlab.mnist.pipeline import split_validation
+    from digitlab.mnist.runfiles import save_atomically
     from digitlab.provenance import file_sha256
 
     start = time.perf_counter()

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from digitlab import config
-from digitlab.mnist.datasets import scale_images
 from digitlab.mnist.models import INPUT_SHAPE
+from digitlab.mnist.pipeline import scale_images
 from digitlab.mnist.speed import latency_ms
 from digitlab.provenance import file_sha256
 from digitlab.serve.runtimes import load_runner, predict_in_batches
@@ -105,8 +105,9 @@ def export_model(model_path: str | Path | None = None, x_train: np.ndarray | Non
         {"keras": model_path, "float32": ..., "int8": ..., "onnx": ...}
     """
     from digitlab.mnist.models import load_model
+    from digitlab.serve.predict import default_model_path
 
-    model_path = Path(model_path or config.MODELS_DIR / "cnn.keras")
+    model_path = Path(model_path or default_model_path())
     model = load_model(model_path)
     if x_train is None:
         from digitlab.mnist.data import load_mnist

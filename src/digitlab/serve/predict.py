@@ -31,7 +31,6 @@ from digitlab.serve.digit_check import NOT_A_DIGIT, DigitCheck
 from digitlab.serve.runtimes import load_runner, predict_in_batches
 
 LOW_CONFIDENCE = 0.8  # below this the top probability is flagged as unsure
-BATCH_SIZE = 256
 
 
 @dataclass
@@ -125,7 +124,7 @@ class Predictor:
     def probabilities(self, model_inputs: np.ndarray) -> np.ndarray:
         """(n, 28, 28) model inputs -> (n, 10) probabilities."""
         batch = model_inputs.astype(np.float32)[..., np.newaxis]
-        return predict_in_batches(self.run, batch, BATCH_SIZE).astype(np.float64)
+        return predict_in_batches(self.run, batch).astype(np.float64)
 
 
 def to_json(path: str, prediction: Prediction | None, error: str | None = None) -> dict:

@@ -11,6 +11,7 @@ from digitlab.errors import ModelError
 from digitlab.mnist.data import INPUT_SHAPE, NUM_CLASSES
 
 Runner = Callable[[np.ndarray], np.ndarray]
+BATCH_SIZE = 1024  # images per call when predicting many (as `digitlab.mnist.evaluate`)
 
 
 class LiteRTRunner:
@@ -126,7 +127,8 @@ def load_runner(path: str | Path) -> Runner:
     return runner
 
 
-def predict_in_batches(runner: Runner, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+def predict_in_batches(runner: Runner, images: np.ndarray, batch_size: int = BATCH_SIZE
+                       ) -> np.ndarray:
     """Probabilities for many images, `batch_size` at a time. Returns (n, 10) float32."""
     parts = [runner(images[start:start + batch_size])
              for start in range(0, len(images), batch_size)]

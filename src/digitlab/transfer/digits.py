@@ -35,17 +35,20 @@ def sklearn_digits(resample: str = "bilinear") -> tuple[np.ndarray, np.ndarray]:
     return to_mnist_format(digits.images, resample), digits.target.astype(np.int64)
 
 
-def held_out_split(labels: np.ndarray, share: float = 0.4, seed: int = 0):
-    """Indices (pool, held_out): `share` of each digit held out for testing, the rest a pool to
-    draw training (and validation) images from. Fixed for a given seed."""
+def held_out_split(labels: np.ndarray, share: float = 0.4, seed: int = 0,
+                   min_images: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (pool, held_out): `share` of each digit held out for testing (at least one), the
+    rest a pool to draw training (and validation) images from; a digit with fewer than
+    `min_images` images is all pool. Fixed for a given seed."""
     rng = np.random.default_rng(seed)
     pool, held_out = [], []
     for digit in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == digit))
-        cut = int(round(share * len(members)))
+        cut = max(1, int(round(share * len(members)))) if len(members) >= min_images else 0
         held_out.append(members[:cut])
         pool.append(members[cut:])
-    return np.sort(np.concatenate(pool)), np.sort(np.concatenate(held_out))
+    return (np.sort(np.concatenate(pool)).astype(int),
+            np.sort(np.concatenate(held_out)).astype(int))
 
 
 def few_shot(labels: np.ndarray, k: int | None, seed: int) -> np.ndarray:

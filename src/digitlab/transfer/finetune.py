@@ -14,12 +14,12 @@ import numpy as np
 
 from digitlab.mnist import devices, recipes
 from digitlab.mnist.augment import build_augmentation
-from digitlab.mnist.train import TrainConfig, set_seed, train
+from digitlab.mnist.train import CompiledModels, RunOptions, TrainConfig, set_seed, train
 
 STRATEGIES = ("head", "full", "scratch")
 
 
-def reusable(base: keras.Model, strategy: str, freeze_batchnorm: bool = True) -> keras.Model:
+def copy_for(base: keras.Model, strategy: str, freeze_batchnorm: bool = True) -> keras.Model:
     """A copy of `base` ready for `strategy`: `head` trains the classifier only, `full` every
     layer, `scratch` the same architecture from fresh random weights.
 
@@ -87,7 +87,7 @@ def finetune(base: keras.Model, training: tuple, validation: tuple | None,
              config: FinetuneConfig = FinetuneConfig(), seed: int = 0,
              models_dir: Path | None = None, name: str = "finetuned", verbose: int = 0,
              record: dict | None = None, rehearse_on: tuple | None = None,
-             compiled: dict | None = None, save: bool = True) -> dict:
+             compiled: CompiledModels | None = None, save: bool = True) -> dict:
     """Fine-tune a copy of `base` on `training` images under `config.strategy`.
 
     Args:
@@ -100,19 +100,19 @@ def finetune(base: keras.Model, training: tuple, validation: tuple | None,
         record: more to save in the metrics (e.g. the source model's file and SHA-256).
         rehearse_on: `(images, labels)` the base model learned from (MNIST's training set), to
             draw `config.rehearsal` of them from; needed when `config.rehearsal` > 0.
-        compiled: a dict the caller keeps between runs on the same `base` in one process: a
+        compiled: what the caller keeps between runs on the same `base` in one process: a
             model an earlier run compiled for the same strategy is trained again, given the
             weights and random state a fresh copy would have, so results do not change but Keras
-            need not trace its functions again (`train.compile_once`).
+            need not trace its functions again (`train.CompiledModels`).
 
     Returns:
         The metrics of `train.train`, with the strategy and fine-tuning settings added.
     """
     set_seed(seed)
     with devices.strategy().scope():
-        model = reusable(base, config.strategy, config.freeze_batchnorm)
+        model = copy_for(base, config.strategy, config.freeze_batchnorm)
     if compiled is not None:
-        twin = compiled.setdefault((config.strategy, config.freeze_batchnorm), model)
+        twin = compiled.twins.setdefault((config.strategy, config.freeze_batchnorm), model)
         if twin is not model:
             # The fresh copy's weights, batch-norm statistics and dropout generators' states.
             for target, source in zip(twin.variables, model.variables, strict=True):
@@ -130,10 +130,10 @@ def finetune(base: keras.Model, training: tuple, validation: tuple | None,
     none = (training[0][:0], training[1][:0])  # no images, in the training images' format
     settings = {**vars(config), "training_images": int(len(training[1])),
                 "digits": sorted(int(digit) for digit in np.unique(training[1]))}
+    options = RunOptions(models_dir=models_dir, verbose=verbose, resumable=False, save=save,
+                         compiled=compiled, record={"finetune": settings, **(record or {})})
     return train(model, ((x, y), held_out or none), config.train_config(seed), augmentation,
-                 models_dir=models_dir, validation=validation or none, verbose=verbose,
-                 record={"finetune": settings, **(record or {})}, log_dir=False,
-                 resumable=False, save=save)
+                 validation=validation or none, options=options)
 
 
 # What notebook 08 compares, each with its best settings on validation images.

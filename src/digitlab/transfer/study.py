@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from digitlab import config
+from digitlab.atomic import write_text_atomically
 from digitlab.provenance import file_sha256
 from digitlab.transfer.digits import few_shot
 
@@ -90,10 +91,11 @@ def _start(base_path: Path, images: np.ndarray, labels: np.ndarray, held_out: np
         # accident TensorFlow's retracing warning is about.
         tf.get_logger().setLevel("ERROR")
     from digitlab.mnist.models import load_model
+    from digitlab.mnist.train import CompiledModels
 
     _shared.update(base=load_model(base_path), images=images, labels=labels,
                    held_out=held_out, models_dir=models_dir, keep=keep, rehearse_on=rehearse_on,
-                   compiled={})
+                   compiled=CompiledModels())
 
 
 def _train(run: Run) -> dict:
@@ -160,7 +162,7 @@ def study(base_path: str | Path, images: np.ndarray, labels: np.ndarray, pool: n
     return [rows[index] for index in range(len(runs))]
 
 
-def summarise(rows: list[dict]) -> pd.DataFrame:
+def summarize_runs(rows: list[dict]) -> pd.DataFrame:
     """Per strategy and k, in the order of the runs: the held-out accuracy's mean, its standard
     deviation over the draws (NaN for one) and the number of draws."""
     return (pd.DataFrame(rows).groupby(["strategy", "k"], sort=False)["test_accuracy"]
@@ -178,8 +180,7 @@ def save_results(rows: list[dict], base_path: str | Path, zero_shot_accuracy: fl
     result = {"source_model": Path(base_path).name, "source_model_sha256": file_sha256(base_path),
               "zero_shot_accuracy": zero_shot_accuracy,
               "configs": {name: vars(settings) for name, settings in configs.items()},
-              "summary": json.loads(summarise(rows).to_json(orient="records")),
+              "summary": json.loads(summarize_runs(rows).to_json(orient="records")),
               "runs": rows, **facts}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    write_text_atomically(path, json.dumps(result, indent=2) + "\n")
     return path

@@ -25,6 +25,7 @@ from digitlab.errors import DatasetError, ImageError, LabelError, ModelError
 from digitlab.images.preprocess import prepare
 from digitlab.images.reading import image_files
 from digitlab.provenance import file_sha256
+from digitlab.transfer.digits import held_out_split
 
 LABELLED_NAME = re.compile(r"^(\d+)_")
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # what Keras accepts as a model name
@@ -94,19 +95,6 @@ def read_labelled(folder: str | Path) -> LabelledImages:
         raise LabelError(f"{folder}: none of the labelled images could be used:\n  "
                          + "\n  ".join(skipped))
     return LabelledImages(np.stack(images), np.array(labels), paths, skipped)
-
-
-def hold_out(labels: np.ndarray, share: float = HOLD_OUT_SHARE, seed: int = 0):
-    """Indices (train, held_out): `share` of each digit with at least `MIN_TO_HOLD_OUT` images
-    held out (at least one); digits with fewer images train only."""
-    rng = np.random.default_rng(seed)
-    train, held = [], []
-    for digit in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == digit))
-        cut = max(1, int(round(share * len(members)))) if len(members) >= MIN_TO_HOLD_OUT else 0
-        held += list(members[:cut])
-        train += list(members[cut:])
-    return np.sort(np.array(train, int)), np.sort(np.array(held, int))
 
 
 def local_mnist() -> tuple[np.ndarray, np.ndarray] | None:
@@ -190,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         warnings.warn(f"no examples of digit(s) {', '.join(map(str, missing))}: the model keeps "
                       "what it knew of them", stacklevel=1)
-    train_idx, held_idx = hold_out(found.labels, seed=args.seed)
+    train_idx, held_idx = held_out_split(found.labels, HOLD_OUT_SHARE, args.seed,
+                                         MIN_TO_HOLD_OUT)
     training = (found.images[train_idx], found.labels[train_idx])
     held = (found.images[held_idx], found.labels[held_idx]) if len(held_idx) else None
     note = honesty_note(found.labels)
