@@ -66,6 +66,7 @@ results: install
 	$(PY) benchmarks/not_digits.py $(NO_TF_LOG)
 	$(PY) benchmarks/crops.py --split validation $(NO_TF_LOG)
 	$(PY) benchmarks/crops.py --split test $(NO_TF_LOG)
+	$(PY) benchmarks/read_numbers.py $(NO_TF_LOG)
 	@if [ -f ../shared/real_digits_dev/manifest.csv ]; then \
 		$(PY) benchmarks/real_images.py --no-sheet $(NO_TF_LOG); \
 	else \

@@ -83,3 +83,35 @@ def test_not_digit_benchmark_names_both_models_and_compares_two_approaches(tmp_p
     assert mnist["images"] == 50 and len(mnist["digit_likeness"]) == 50
     assert 0 <= mnist["rejected"] <= 1 and 0 <= mnist["rejected_by_top_probability"] <= 1
     assert "rejected by top probability" in (tmp_path / "not_digits.md").read_text()
+
+
+def test_number_benchmark_scores_each_set_and_names_both_models(tmp_path):
+    script = config.PROJ_ROOT / "benchmarks" / "read_numbers.py"
+    done = subprocess.run([sys.executable, str(script), "--count", "6", "--data",
+                           str(tmp_path / "absent"), "--results", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "absent: real numbers not measured" in done.stdout
+    saved = json.loads((tmp_path / "numbers.json").read_text())
+    assert saved["model_sha256"] == file_sha256(MODEL)
+    assert saved["check"]["model_sha256"] == file_sha256(
+        config.PROJ_ROOT / "models" / "digit_check.keras")
+    assert set(saved["summary"]) == {"MNIST validation digits, composed",
+                                     "MNIST test digits, composed", "generator"}
+    for name, records in saved["sets"].items():
+        assert saved["summary"][name]["numbers"] == len(records) > 0
+        assert all({"label", "read", "whole_picture", "sure"} <= set(r) for r in records)
+        assert 0 <= saved["summary"][name]["exact"] <= 1
+
+
+def test_edit_distance_counts_insertions_deletions_and_substitutions():
+    sys.path.insert(0, str(config.PROJ_ROOT / "benchmarks"))
+    try:
+        from read_numbers import edit_distance
+    finally:
+        sys.path.pop(0)
+    assert edit_distance("2026", "2026") == 0
+    assert edit_distance("206", "2026") == 1
+    assert edit_distance("20126", "2026") == 1
+    assert edit_distance("2036", "2026") == 1
+    assert edit_distance("", "123") == 3

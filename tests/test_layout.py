@@ -16,11 +16,13 @@ ALLOWED = {
     "core": {"core"},
     "images": {"core", "images"},
     "mnist": {"core", "mnist"},
-    "serve": {"core", "images", "mnist", "serve"},
+    "numbers": {"core", "images", "mnist", "numbers"},
+    "serve": {"core", "images", "mnist", "numbers", "serve"},
     "transfer": {"core", "images", "mnist", "serve", "transfer"},
-    "plots": {"core", "images", "mnist", "serve", "plots"},
+    "plots": {"core", "images", "mnist", "numbers", "serve", "plots"},
     "report": {"core", "mnist", "serve", "report"},
-    "top": {"core", "images", "mnist", "serve", "transfer", "plots", "report", "top"},
+    "top": {"core", "images", "mnist", "numbers", "serve", "transfer", "plots", "report",
+            "top"},
 }
 TOP = {"digitlab.cli", "digitlab.__main__", "digitlab.notebooks"}
 

@@ -36,10 +36,10 @@ EATEN = 0.5  # see `digit_sized_ink`; uneven light spans less of a small picture
 STRETCH_FREE = 0.15
 
 
-def naive_input(path: str | Path, invert: bool = False) -> np.ndarray:
+def naive_input(path: str | Path | Image.Image, invert: bool = False) -> np.ndarray:
     """What most tutorials do: grayscale + resize to 28x28, in 0..1; optionally inverted when
     the picture is mostly light. The baseline the benchmarks compare `prepare` with."""
-    with Image.open(path) as image:
+    with (path.copy() if isinstance(path, Image.Image) else Image.open(path)) as image:
         small = np.asarray(image.convert("L").resize((FRAME_SIZE, FRAME_SIZE)), np.float32) / 255
     return 1.0 - small if invert and small.mean() > 0.5 else small
 
@@ -53,6 +53,7 @@ class Prepared:
     steps: "OrderedDict[str, np.ndarray]" = field(default_factory=OrderedDict)
     # Other readings of an ambiguous image (the ink's polarity), for the model to weigh.
     alternatives: list[np.ndarray] = field(default_factory=list)
+    box: list[int] | None = None  # where the digit stands: x0, y0, x1, y1 in image pixels
 
 
 def stroke_width(shape: np.ndarray) -> float:
@@ -244,9 +245,11 @@ def prepare(image: reading.ImageSource, return_steps: bool = False) -> Prepared:
         dark_ink, sure = ink_polarity(gray)
         hypotheses = [ink_image(gray, color, dark_ink=polarity)[:2]
                       for polarity in ([dark_ink] if sure else [dark_ink, not dark_ink])]
-    model_inputs, reason = [], None
+    model_inputs, reason, box = [], None, None
     for number, (ink, background) in enumerate(hypotheses):
         digit, why, shown = find_digit(ink, canvas)
+        if digit is not None and box is None:
+            box = image_box(digit, image)
         if return_steps and number == 0:
             steps["background"] = background
             steps["ink"] = ink
@@ -265,4 +268,14 @@ def prepare(image: reading.ImageSource, return_steps: bool = False) -> Prepared:
             steps["model input"] = model_inputs[0]
     if not model_inputs:
         return Prepared(None, reason, steps)
-    return Prepared(model_inputs[0], None, steps, model_inputs[1:])
+    return Prepared(model_inputs[0], None, steps, model_inputs[1:], box)
+
+
+def image_box(mask: np.ndarray, image: reading.ImageSource) -> list[int]:
+    """The box around a mask found in the working-size picture, in the image's own pixels:
+    x0, y0, x1, y1 (x1 and y1 exclusive)."""
+    rows, columns = np.nonzero(mask)
+    size = reading.image_size(image)
+    scale = max(size) / max(mask.shape) if size else 1.0
+    return [round(columns.min() * scale), round(rows.min() * scale),
+            round((columns.max() + 1) * scale), round((rows.max() + 1) * scale)]

@@ -115,6 +115,24 @@ def open_image(source: ImageSource, work_size: int = WORK_SIZE) -> Image.Image:
     return image
 
 
+def image_size(source: ImageSource) -> tuple[int, int] | None:
+    """(width, height) of an image as it is shown (EXIF orientation applied), before any
+    resizing: from its header for a file. None when it cannot be read."""
+    if isinstance(source, np.ndarray):
+        return int(source.shape[1]), int(source.shape[0])
+    if isinstance(source, Image.Image):
+        return source.size
+    try:
+        data = Path(source).read_bytes() if isinstance(source, str | Path) else bytes(source)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as image:
+                size, orientation = image.size, image.getexif().get(0x0112, 1)
+    except Exception:  # unreadable: `load` says why
+        return None
+    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
+
+
 def pil_to_array(image: Image.Image, name: str) -> np.ndarray:
     """Convert any PIL mode to float32 (h, w, c) in 0..1, c = 1 (gray), 2 (gray+alpha),
     3 (RGB) or 4 (RGBA)."""

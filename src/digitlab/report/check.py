@@ -52,6 +52,7 @@ def sections(models_dir: Path | None = None, results_dir: Path | None = None) ->
         "custom-images": (results / "custom_images.md", (results / "custom_images.md").read_text),
         "real-images": (results / "real_images.md", (results / "real_images.md").read_text),
         "not-digits": (results / "not_digits.md", (results / "not_digits.md").read_text),
+        "numbers": (results / "numbers.md", (results / "numbers.md").read_text),
     }
 
 

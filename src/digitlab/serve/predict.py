@@ -4,10 +4,13 @@
 
 prints one JSON object per image, one per line, in input order:
 `{"path": ..., "digit": 7, "confidence": 0.998, "probabilities": [10 floats],
-"low_confidence": false, "digit_likeness": 0.97}`. An image with no digit gives `"digit": null`,
-a `"reason"` and a `"detail"`: the reason is "several digits" for a number, else "not a digit"
-(a letter, a symbol, a doodle, noise, a blank page: the detail says what was seen, e.g. a
-`digit_likeness` below the digit check's threshold, or "no digit found: only specks"). An
+"low_confidence": false, "digit_likeness": 0.97, "number": "7", "digits": [{"digit": 7,
+"confidence": 0.998, "box": [x0, y0, x1, y1]}]}` (box in image pixels). An image with no digit
+gives `"digit": null`, a `"reason"` and a `"detail"`: the reason is "several digits" for a
+number, whose digits are then in `number` (numbers apart by one space, in reading order) and
+`digits`; else "not a digit" (a letter, a symbol, a doodle, noise, a blank page: the detail says
+what was seen, e.g. a `digit_likeness` below the digit check's threshold, or "no digit found:
+only specks"), with `number` "" and `digits` []. An
 unreadable file gives `"digit": null` and an `"error"` (also said on stderr). A folder stands
 for its image files. Exit status 0 when every file was read, 1 when any could not be, 2 when
 nothing could be tried (no such folder, a bad model: said on stderr).
@@ -17,7 +20,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +30,7 @@ from digitlab.errors import ImageError
 from digitlab.images.preprocess import Prepared, prepare
 from digitlab.images.reading import IMAGE_SUFFIXES, ImageSource, image_files
 from digitlab.images.segment import SEVERAL_DIGITS
+from digitlab.numbers.read import read_number
 from digitlab.serve.digit_check import NOT_A_DIGIT, DigitCheck
 from digitlab.serve.runtimes import load_runner, predict_in_batches
 
@@ -45,6 +49,8 @@ class Prediction:
     model_input: np.ndarray | None = None  # the (28, 28) image the model saw
     digit_likeness: float | None = None  # the digit check's score; None: no ink found
     detail: str | None = None  # what was seen, when `digit` is None
+    number: str = ""  # the digits read (numbers apart by one space); "" when none
+    digits: list[dict] = field(default_factory=list)  # each: digit, confidence, box
 
     def top(self, k: int = 3) -> list[tuple[int, float]]:
         """The k most likely digits with their probabilities, most likely first."""
@@ -81,8 +87,21 @@ class Predictor:
         return self.predict_many([image])[0]
 
     def predict_many(self, images: Iterable[ImageSource]) -> list[Prediction]:
-        """Predict every image, in order, in batches. Raises ImageError on the first bad one."""
-        return self.predict_prepared([prepare(image) for image in images])
+        """Predict every image, in order, in batches. Raises ImageError on the first bad one.
+        An image of several digits is read as a number (`number`, `digits`)."""
+        sources = list(images)
+        results = self.predict_prepared([prepare(image) for image in sources])
+        for source, result in zip(sources, results, strict=True):
+            if result.reason == SEVERAL_DIGITS:
+                reading = read_number(source, self.classify, self.check.threshold)
+                result.number = reading.number
+                result.digits = [{"digit": d.digit, "confidence": round(d.confidence, 6),
+                                  "box": d.box} for d in reading.digits]
+        return results
+
+    def classify(self, model_inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, 28, 28) model inputs -> (n, 10) probabilities and (n,) digit-likeness."""
+        return self.probabilities(model_inputs), self.check.scores(model_inputs)
 
     def predict_prepared(self, prepared: list[Prepared]) -> list[Prediction]:
         """Predict images already run through `prepare` (e.g. with their steps kept).
@@ -116,9 +135,10 @@ class Predictor:
                                           confidence < LOW_CONFIDENCE, NOT_A_DIGIT,
                                           choices[best], float(scores[best]), detail))
                 continue
-            results.append(Prediction(digit, confidence, [float(p) for p in row],
-                                      confidence < LOW_CONFIDENCE, None, choices[best],
-                                      float(scores[best])))
+            results.append(Prediction(
+                digit, confidence, [float(p) for p in row], confidence < LOW_CONFIDENCE, None,
+                choices[best], float(scores[best]), number=str(digit),
+                digits=[{"digit": digit, "confidence": round(confidence, 6), "box": item.box}]))
         return results
 
     def probabilities(self, model_inputs: np.ndarray) -> np.ndarray:
@@ -130,18 +150,20 @@ class Predictor:
 def to_json(path: str, prediction: Prediction | None, error: str | None = None) -> dict:
     """The CLI's JSON object for one image."""
     if error is not None or prediction is None:
-        return {"path": path, "digit": None, "error": error}
+        return {"path": path, "digit": None, "error": error, "number": "", "digits": []}
     record: dict = {"path": path, "digit": prediction.digit}
     if prediction.digit is None or prediction.probabilities is None:
         record["reason"] = prediction.reason
         record["detail"] = prediction.detail
         if prediction.digit_likeness is not None:
             record["digit_likeness"] = round(prediction.digit_likeness, 6)
+        record.update(number=prediction.number, digits=prediction.digits)
         return record
     record["confidence"] = round(prediction.confidence, 6)
     record["probabilities"] = [round(p, 6) for p in prediction.probabilities]
     record["low_confidence"] = prediction.low_confidence
     record["digit_likeness"] = round(float(prediction.digit_likeness or 0.0), 6)
+    record.update(number=prediction.number, digits=prediction.digits)
     return record
 
 

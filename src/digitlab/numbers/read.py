@@ -1,0 +1,176 @@
+"""Read handwritten numbers: find the digit candidates (`digitlab.numbers.layout`), prepare
+each as `prepare` prepares one digit, classify it, and cut touching digits where the classifier
+is surest.
+
+A candidate wider than a digit is read whole and cut at each of its cut places (into two, and
+into three or four when it is wide enough); the reading whose digits the classifier is surest
+of, on average, wins: segmentation by recognition, over-segmenting first and keeping the
+best path of cuts.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+
+from digitlab.images import reading
+from digitlab.images.preprocess import digit_ink, fit_and_centre, normalise_strokes
+from digitlab.numbers.layout import Box, Candidate, find_layout, height, ink_map, width
+
+# (n, 28, 28) model inputs -> ((n, 10) probabilities, (n,) digit-likeness)
+Classifier = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+UNSURE = 0.8  # a digit read with less confidence than this makes the number unsure
+DIGIT_ASPECT = 0.9  # a cut is tried into as many digits as the width holds at this aspect + 1
+TURNS = (1, 3)  # quarter turns tried when the digits lie on their side
+COUNT_PENALTY = 0.2  # per digit more or fewer than a candidate's width holds
+
+
+@dataclass
+class DigitRead:
+    """One digit of a number: the answer, its probability and where it stands in the image."""
+
+    digit: int
+    confidence: float
+    box: list[int]  # x0, y0, x1, y1 in image pixels
+    digit_likeness: float = 1.0
+
+
+@dataclass
+class NumberRead:
+    """What was read: one list of digits per line of writing, top to bottom."""
+
+    lines: list[list[DigitRead]] = field(default_factory=list)
+    threshold: float = 0.0  # digit-likeness below which a digit is not sure
+
+    @property
+    def number(self) -> str:
+        """The digits read, one number per line separated by one space ("" when none)."""
+        return " ".join("".join(str(d.digit) for d in line) for line in self.lines if line)
+
+    @property
+    def digits(self) -> list[DigitRead]:
+        return [digit for line in self.lines for digit in line]
+
+    @property
+    def sure(self) -> bool:
+        """Every digit read with confidence, and each plausibly a digit."""
+        return bool(self.digits) and all(d.confidence >= UNSURE and d.digit_likeness
+                                         >= self.threshold for d in self.digits)
+
+
+def model_input(ink: np.ndarray, box: Box, mask: np.ndarray) -> np.ndarray:
+    """A candidate's ink as the 28x28 model input, prepared as `prepare` prepares one digit."""
+    whole = np.zeros(ink.shape, bool)
+    whole[box[0]: box[1], box[2]: box[3]] = mask
+    return fit_and_centre(normalise_strokes(digit_ink(ink, whole)))
+
+
+def split(box: Box, mask: np.ndarray, columns: tuple[int, ...]) -> list[tuple[Box, np.ndarray]]:
+    """A candidate cut at `columns` (within its box): each part, trimmed to its ink."""
+    parts = []
+    edges = [0, *columns, mask.shape[1]]
+    for left, right in zip(edges[:-1], edges[1:], strict=True):
+        part = mask[:, left:right]
+        rows, cols = np.nonzero(part)
+        if not len(rows):
+            continue
+        inner = (rows.min(), rows.max() + 1, cols.min(), cols.max() + 1)
+        parts.append(((box[0] + inner[0], box[0] + inner[1], box[2] + left + inner[2],
+                       box[2] + left + inner[3]),
+                      part[inner[0]: inner[1], inner[2]: inner[3]]))
+    return parts
+
+
+def readings(candidate: Candidate) -> list[list[tuple[Box, np.ndarray]]]:
+    """The ways to read a candidate: whole, and cut at every choice of its cut places into as
+    many parts as its width may hold."""
+    whole = [(candidate.box, candidate.mask)]
+    most = min(len(candidate.cuts), round(width(candidate.box)
+                                          / (DIGIT_ASPECT * height(candidate.box))))
+    ways = [whole]
+    for count in range(1, most + 1):
+        ways += [split(candidate.box, candidate.mask, tuple(sorted(chosen)))
+                 for chosen in combinations(candidate.cuts, count)]
+    return [way for way in ways if way]
+
+
+def unrotate(box: Box, turns: int, shape: tuple[int, int]) -> Box:
+    """A box found in `np.rot90(ink, turns)` as a box of `ink` (of `shape`)."""
+    top, bottom, left, right = box
+    height, width = shape
+    if turns == 1:
+        return left, right, width - bottom, width - top
+    if turns == 3:
+        return height - right, height - left, top, bottom
+    return box
+
+
+def read_lines(numbers: list[list[Candidate]], ink: np.ndarray, classify: Classifier
+               ) -> tuple[list[list[DigitRead]], float]:
+    """Read each number's candidates, choosing each candidate's surest cut; returns the digits
+    (boxes in `ink`'s pixels) and the mean score (top probability times digit-likeness)."""
+    ways = [[readings(candidate) for candidate in number] for number in numbers]
+    inputs = [model_input(ink, box, mask) for number in ways for candidate in number
+              for way in candidate for box, mask in way]
+    if not inputs:
+        return [], 0.0
+    probabilities, likeness = classify(np.stack(inputs))
+    scores = probabilities.max(axis=1) * likeness
+    lines, chosen, start = [], [], 0
+    for number in ways:
+        digits = []
+        for candidate in number:
+            options = []
+            box = candidate[0][0][0]  # the whole candidate's box
+            expected = width(box) / (DIGIT_ASPECT * height(box))  # digits its width holds
+            for way in candidate:
+                rows = slice(start, start + len(way))
+                # The classifier's mean certainty, less a little for each digit more or fewer
+                # than the width holds.
+                options.append((float(np.mean(scores[rows]))
+                                - COUNT_PENALTY * abs(len(way) - expected), way, rows))
+                start += len(way)
+            score, way, rows = max(options, key=lambda option: option[0])
+            chosen.append(score)
+            digits += [DigitRead(int(np.argmax(p)), float(p.max()),
+                                 [box[2], box[0], box[3], box[1]], float(like))
+                       for (box, _), p, like in zip(way, probabilities[rows], likeness[rows],
+                                                    strict=True)]
+        lines.append(digits)
+    return lines, float(np.mean(chosen))
+
+
+def read_number(source: reading.ImageSource, classify: Classifier,
+                threshold: float = 0.0) -> NumberRead:
+    """Read the handwritten number(s) in a picture.
+
+    A sheet may be photographed sideways: when most digit candidates are wider than tall, the
+    picture is also read turned a quarter either way, and the reading the classifier is surest
+    of wins.
+
+    Args:
+        classify: model inputs -> (probabilities, digit-likeness), e.g. a `Predictor`'s.
+        threshold: the digit check's threshold: a digit less digit-like is not sure.
+    """
+    ink, drawing = ink_map(source)
+    size = reading.image_size(source)
+    scale = max(size) / max(ink.shape) if size else 1.0
+    upright = find_layout(ink, drawing)
+    aspects = [width(c.box) / height(c.box) for number in upright for c in number]
+    # Digits are taller than wide: most candidates wider than tall are digits lying on
+    # their side.
+    sideways = bool(aspects) and float(np.median(aspects)) > 1.0
+    best = (*read_lines(upright, ink, classify), 0)
+    for turns in TURNS if sideways else ():
+        turned = np.rot90(ink, turns)
+        lines, score = read_lines(find_layout(turned, drawing), turned, classify)
+        if score > best[1]:
+            best = (lines, score, turns)
+    lines, _, turns = best
+    for digit in (digit for line in lines for digit in line):
+        x0, y0, x1, y1 = digit.box
+        top, bottom, left, right = unrotate((y0, y1, x0, x1), turns, ink.shape)
+        digit.box = [round(left * scale), round(top * scale), round(right * scale),
+                     round(bottom * scale)]
+    return NumberRead(lines, threshold)

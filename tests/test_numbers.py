@@ -1,0 +1,120 @@
+"""The number reader: lines, separators, touching digits, turned sheets, and the predict
+contract (`number`, `digits` with boxes in image pixels). Pictures are made here: generator
+numbers and MNIST digits composed, never the development photos."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitlab import config
+from digitlab.images import handwriting
+from digitlab.numbers import layout, read, synthetic
+from digitlab.serve import predict
+from digitlab.serve.predict import Predictor
+
+COMMITTED_MODEL = config.PROJ_ROOT / "models" / "cnn.keras"
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    return Predictor(COMMITTED_MODEL)
+
+
+def written(lines: list[str], seed: int = 0, height: int = 60) -> Image.Image:
+    """Dark numbers on white paper, one per line, drawn by the generator's pen, every digit
+    as dark as the others (the generator varies it; a digit much lighter than the rest of its
+    number is not read: see the README)."""
+    rng = np.random.default_rng(seed)
+    masks = [np.where(np.asarray(handwriting.draw_number(line, "pen", height, rng)) > 40, 255, 0)
+             for line in lines]
+    width = max(mask.shape[1] for mask in masks) + 2 * height
+    page = np.zeros((sum(mask.shape[0] for mask in masks) + height * (len(lines) + 1), width))
+    top = height
+    for mask in masks:
+        page[top: top + mask.shape[0], height: height + mask.shape[1]] = mask
+        top += mask.shape[0] + height
+    return Image.fromarray((255 - page).astype(np.uint8))
+
+
+def test_a_written_number_is_read_with_a_box_per_digit(predictor):
+    picture = written(["2026"])
+    reading = read.read_number(picture, predictor.classify, predictor.check.threshold)
+    assert reading.number == "2026"
+    boxes = [digit.box for digit in reading.digits]
+    assert [box[0] for box in boxes] == sorted(box[0] for box in boxes)  # left to right
+    assert all(0 <= x0 < x1 <= picture.width and 0 <= y0 < y1 <= picture.height
+               for x0, y0, x1, y1 in boxes)
+
+
+def test_several_lines_are_read_top_to_bottom_and_apart_by_a_space(predictor):
+    reading = read.read_number(written(["305", "17"], seed=3), predictor.classify)
+    assert reading.number == "305 17"
+
+
+def test_two_numbers_side_by_side_are_two_numbers():
+    line = [layout.Candidate((0, 40, x, x + 25), np.ones((40, 25), bool), [])
+            for x in (0, 35, 70, 260, 295)]
+    assert [len(number) for number in layout.split_numbers(line)] == [3, 2]
+    # Evenly wide spacing is one number, however wide.
+    spaced = [layout.Candidate((0, 40, x, x + 25), np.ones((40, 25), bool), [])
+              for x in (0, 90, 180)]
+    assert len(layout.split_numbers(spaced)) == 1
+
+
+def test_dots_and_dashes_between_digits_are_left_out(predictor):
+    picture = np.asarray(written(["1986"], seed=5)).copy()
+    rows, columns = np.nonzero(picture < 128)
+    middle = (rows.min() + rows.max()) // 2
+    # Between the two middle digits: the widest run of paper columns near the middle.
+    empty = np.flatnonzero((picture[rows.min(): rows.max() + 1] >= 128).all(axis=0))
+    gap = int(empty[np.argmin(np.abs(empty - (columns.min() + columns.max()) / 2))])
+    picture[rows.max() - 5: rows.max() + 1, gap - 2: gap + 3] = 0  # a dot on the baseline
+    picture[middle - 1: middle + 2, columns.max() + 10: columns.max() + 30] = 0  # a dash after
+    assert read.read_number(Image.fromarray(picture), predictor.classify).number == "1986"
+
+
+def test_touching_digits_are_cut_where_the_classifier_is_surest(predictor):
+    """MNIST validation digits composed with gaps below zero: they touch or overlap."""
+    from digitlab.mnist.data import load_mnist
+    from digitlab.mnist.pipeline import split_validation
+
+    (x_train, y_train), _ = load_mnist()
+    _, (x_val, y_val) = split_validation(x_train, y_train, 5000, 42)
+    made = synthetic.make_numbers(x_val, y_val, 30, seed=11, lengths=(2, 3))
+    right = [read.read_number(picture, predictor.classify).number == label
+             for picture, label in made]
+    assert np.mean(right) >= 0.6
+
+
+def test_a_sheet_photographed_sideways_is_turned(predictor):
+    picture = written(["4715"], seed=7).rotate(90, expand=True, fillcolor=255)
+    assert read.read_number(picture, predictor.classify).number == "4715"
+
+
+def test_unrotate_maps_boxes_back():
+    ink = np.zeros((30, 50))
+    ink[5:9, 20:27] = 1
+    for turns in (1, 3):
+        turned = np.rot90(ink, turns)
+        rows, columns = np.nonzero(turned)
+        box = (rows.min(), rows.max() + 1, columns.min(), columns.max() + 1)
+        assert read.unrotate(box, turns, ink.shape) == (5, 9, 20, 27)
+
+
+def test_predict_gives_number_and_digits_for_a_number_and_for_one_digit(predictor, tmp_path,
+                                                                        capsys):
+    number, one = tmp_path / "2026.png", tmp_path / "seven.png"
+    written(["2026"]).save(number)
+    written(["7"]).save(one)
+    assert predict.main(["--model", str(COMMITTED_MODEL), str(number), str(one)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["digit"] is None and lines[0]["reason"] == "several digits"
+    assert lines[0]["number"] == "2026" and len(lines[0]["digits"]) == 4
+    assert set(lines[0]["digits"][0]) == {"digit", "confidence", "box"}
+    assert lines[1]["digit"] == 7 and lines[1]["number"] == "7"
+    [digit] = lines[1]["digits"]
+    x0, y0, x1, y1 = digit["box"]
+    ink_rows, ink_columns = np.nonzero(np.asarray(Image.open(one)) < 128)
+    assert abs(x0 - ink_columns.min()) <= 4 and abs(y1 - ink_rows.max() - 1) <= 4
