@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     lines = [f"preprocess + predict, model {Path(args.model).name} loaded once, "
              f"{repeats} runs, {os.cpu_count()} CPU cores:"]
     results = {"model": Path(args.model).name, "model_sha256": file_sha256(args.model),
-               "cpu_count": os.cpu_count(), "cases": {}}
+               "check": predictor.check.provenance(), "cpu_count": os.cpu_count(),
+               "cases": {}}
     for name, (data, target) in cases.items():
         total = milliseconds(lambda data=data: predictor.predict(data), repeats)
         preprocessing = milliseconds(lambda data=data: prepare(data), repeats)
