@@ -18,7 +18,7 @@ import hashlib, json, sys
 from digitlab.mnist import augment, data, models, train
 deterministic = sys.argv[1] == "1"
 mnist = data.subsample(data.load_mnist(), 12000, 1000)
-config = train.TrainConfig(epochs=1, validation_size=1000, seed=42)
+config = train.TrainConfig(epochs=1, validation_size=1000, label_smoothing=0.0, seed=42)
 train.set_seed(config.seed, deterministic)
 model = models.build_cnn()
 metrics = train.train(model, mnist, config, augment.build_augmentation(seed=config.seed),

@@ -27,7 +27,7 @@ seed = 42
 FAST_CNN = models.CNNConfig(filters=(16, 32, 64), convs_per_block=(1, 1, 1), dense_units=128,
                             dropout=0.1, batchnorm_momentum=0.9)
 FAST_TRAIN = train.TrainConfig(epochs=2, batch_size=128, learning_rate=5e-3, warmup_epochs=0.3,
-                               seed=seed)
+                               label_smoothing=0.0, seed=seed)
 
 
 class TimeToAccuracy(keras.callbacks.Callback):
