@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from digitlab import config
+from digitlab.atomic import write_text_atomically
 from digitlab.mnist.evaluate import Predictions
 from digitlab.mnist.runfiles import read_metrics
 from digitlab.mnist.speed import measure_speed
@@ -46,6 +47,5 @@ def comparison_table(models: dict[str, keras.Model], results: dict[str, Predicti
 def save_comparison(table: pd.DataFrame, path: Path | None = None) -> Path:
     """Write the comparison table as CSV (default `models/comparison.csv`)."""
     path = Path(path or config.MODELS_DIR / "comparison.csv")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path)
+    write_text_atomically(path, table.to_csv())
     return path

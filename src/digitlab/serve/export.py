@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from digitlab import config
+from digitlab.atomic import write_atomically, write_bytes_atomically, write_text_atomically
 from digitlab.mnist.models import INPUT_SHAPE
 from digitlab.mnist.pipeline import scale_images
 from digitlab.mnist.speed import latency_ms
@@ -75,8 +76,7 @@ def to_tflite(model, path: str | Path, representative: np.ndarray | None = None)
             converter.inference_output_type = tf.int8
         flatbuffer = converter.convert()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(flatbuffer)
+    write_bytes_atomically(path, flatbuffer)
     return path
 
 
@@ -86,9 +86,9 @@ def to_onnx(model, path: str | Path) -> Path:
 
     function = _serving_function(model)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tf2onnx.convert.from_function(function, input_signature=function.input_signature,
-                                  opset=ONNX_OPSET, output_path=str(path))
+    write_atomically(path, lambda partial: tf2onnx.convert.from_function(
+        function, input_signature=function.input_signature, opset=ONNX_OPSET,
+        output_path=str(partial)))
     return path
 
 
@@ -168,8 +168,7 @@ def measure_exports(paths: dict[str, Path], x_test: np.ndarray, y_test: np.ndarr
                  (table["test_accuracy"] - keras_row["test_accuracy"]).round(2))
     if save_to != "":
         save_to = Path(save_to or config.MODELS_DIR / TABLE_NAME)
-        save_to.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(save_to, index=False)
+        write_text_atomically(save_to, table.to_csv(index=False))
     return table
 
 
