@@ -53,6 +53,8 @@ def sections(models_dir: Path | None = None, results_dir: Path | None = None) ->
         "real-images": (results / "real_images.md", (results / "real_images.md").read_text),
         "not-digits": (results / "not_digits.md", (results / "not_digits.md").read_text),
         "numbers": (results / "numbers.md", (results / "numbers.md").read_text),
+        "time-to-accuracy": (results / "time_to_accuracy.md",
+                             (results / "time_to_accuracy.md").read_text),
     }
 
 
