@@ -14,7 +14,9 @@ from PIL import Image, ImageDraw
 
 from digitlab import config
 from digitlab.errors import ImageError
+from digitlab.images.handwriting import draw_number
 from digitlab.mnist import data, models, train
+from digitlab.numbers.read import DigitRead, NumberRead
 from digitlab.serve import app
 from digitlab.serve.predict import Predictor
 
@@ -33,6 +35,7 @@ NOT_ONE_DIGIT = {
             (0.80, 0.76)]],
 }
 CANVAS = app.CANVAS_SIZE
+NUMBER_CANVAS = app.NUMBER_CANVAS_SIZE
 SERVER_DETAIL = re.compile(r"/\w+/|object at 0x")  # a path's folders, a Python object's repr
 
 
@@ -61,6 +64,59 @@ def draw(digit: int | str, size: tuple[int, int] = CANVAS, background=(0, 0, 0, 
     return np.asarray(image)
 
 
+def number_strokes(number: str) -> list[list[tuple[float, float]]]:
+    """The strokes of `number`'s digits (from STROKES) side by side on the wide canvas, each in
+    a square as tall as the canvas, in fractions of the canvas (x, y)."""
+    width, height = NUMBER_CANVAS
+    left = (width - len(number) * height) / 2  # the squares, centred
+    return [[((left + (i + x) * height) / width, y) for x, y in stroke]
+            for i, digit in enumerate(number) for stroke in STROKES[int(digit)]]
+
+
+def draw_strokes(strokes, size: tuple[int, int], width: int) -> np.ndarray:
+    """An RGBA canvas with black strokes (fractions of the canvas) on a transparent one."""
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    pen = ImageDraw.Draw(image)
+    for stroke in strokes:
+        points = [(x * size[0], y * size[1]) for x, y in stroke]
+        pen.line(points, fill=(0, 0, 0, 255), width=width, joint="curve")
+    return np.asarray(image)
+
+
+def written_number(number: str, seed: int = 0) -> np.ndarray:
+    """`number` in the handwriting generator's mouse strokes on the wide canvas (RGBA, black
+    ink in the alpha channel), every digit equally dark: the reader loses a much lighter one."""
+    mask = draw_number(number, "mouse", 150, np.random.default_rng(seed))
+    mask.thumbnail(NUMBER_CANVAS)  # a long number: smaller, to fit
+    ink = np.where(np.asarray(mask) > 40, 255, 0).astype(np.uint8)
+    canvas = np.zeros((NUMBER_CANVAS[1], NUMBER_CANVAS[0], 4), np.uint8)
+    top, left = (canvas.shape[0] - ink.shape[0]) // 2, (canvas.shape[1] - ink.shape[1]) // 2
+    canvas[top: top + ink.shape[0], left: left + ink.shape[1], 3] = ink
+    return canvas
+
+
+def colour_mask(picture: np.ndarray, colour: str) -> np.ndarray:
+    """Where the (h, w, 3) picture is exactly `colour` ("#rrggbb")."""
+    rgb = [int(colour[i: i + 2], 16) for i in (1, 3, 5)]
+    return (picture == rgb).all(axis=-1)
+
+
+def check_boxes(boxed: np.ndarray, ink: np.ndarray, digits: int) -> None:
+    """`boxed` shows `digits` green boxes around the ink (True where inked), and no orange."""
+    green = colour_mask(boxed, app.SURE_COLOUR)
+    assert not colour_mask(boxed, app.UNSURE_COLOUR).any(), "a digit read sure is orange"
+    # Each box is an outline: the green columns that run the height of a digit are its sides.
+    rows, _ = np.nonzero(ink)
+    tall = green[rows.min(): rows.max() + 1].sum(axis=0) >= 0.8 * (rows.max() - rows.min())
+    sides = np.flatnonzero(np.diff(np.r_[0, tall.astype(int)]) == 1)  # each run's first column
+    assert len(sides) == 2 * digits, f"{len(sides)} box sides for {digits} digits"
+    inside = np.zeros(ink.shape, bool)
+    for left, right in zip(sides[::2], sides[1::2], strict=True):
+        assert ink[:, left:right].any(), "a box with no digit in it"
+        inside[:, left:right] = True
+    assert not (ink & ~inside).any(), "ink outside every box: a digit not boxed"
+
+
 def editor_value(composite) -> dict:
     return {"background": None, "layers": [], "composite": composite}
 
@@ -84,7 +140,9 @@ class MustNotPredict:
 
 @pytest.mark.parametrize("digit", sorted(STROKES))
 def test_drawn_strokes_on_transparent_canvas_are_read(predictor, digit):
-    message, probabilities, model_input = app.predict_drawing(predictor, editor_value(draw(digit)))
+    message, probabilities, model_input, boxed = app.predict_drawing(predictor,
+                                                                    editor_value(draw(digit)))
+    assert boxed is None  # one digit: no boxes
     assert f"Prediction: {digit}" in message
     assert int(probabilities["probability"].idxmax()) == digit
     assert probabilities["probability"].sum() == pytest.approx(1.0, abs=1e-3)
@@ -94,15 +152,15 @@ def test_drawn_strokes_on_transparent_canvas_are_read(predictor, digit):
 
 
 def test_a_drawn_cross_is_not_a_digit_and_a_number_is_several_digits(predictor):
-    message, probabilities, _ = app.predict_drawing(predictor, editor_value(draw("cross")))
+    message, probabilities, _, _ = app.predict_drawing(predictor, editor_value(draw("cross")))
     assert "does not look like a digit" in message and (probabilities["probability"] == 0).all()
-    message, _, _ = app.predict_drawing(predictor, editor_value(draw("12")))
-    assert "Several digits" in message
+    message, _, _, _ = app.predict_drawing(predictor, editor_value(draw("12")))
+    assert "Several digits" in message and "Number tab" in message
 
 
 def test_white_strokes_on_transparent_canvas_are_read_too(predictor):
     drawing = draw(3, ink=(255, 255, 255, 255))
-    message, _, _ = app.predict_drawing(predictor, editor_value(drawing))
+    message, _, _, _ = app.predict_drawing(predictor, editor_value(drawing))
     assert "Prediction: 3" in message
 
 
@@ -113,17 +171,19 @@ def test_white_strokes_on_transparent_canvas_are_read_too(predictor):
     editor_value(np.full((*CANVAS, 4), 255, np.uint8)),  # cleared to opaque white
 ], ids=["none", "no-composite", "transparent", "white"])
 def test_empty_canvas_asks_for_a_digit_and_never_guesses(value):
-    message, probabilities, model_input = app.predict_drawing(MustNotPredict(), value)
+    message, probabilities, model_input, boxed = app.predict_drawing(MustNotPredict(), value)
     assert message == app.DRAW_A_DIGIT
     assert (probabilities["probability"] == 0).all()
-    assert model_input is None
+    assert model_input is None and boxed is None
     assert app.model_input_html(model_input) == app.MODEL_INPUT_EMPTY
+    # The Number tab's canvas: the same, asking for a number (MustNotPredict has no classify).
+    assert app.predict_number(MustNotPredict(), value)[::2] == (app.WRITE_A_NUMBER, None)
 
 
 def test_unreadable_upload_gets_a_clear_message_without_server_details(predictor, tmp_path):
     broken = tmp_path / "photo.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a PNG")
-    message, probabilities, model_input = app.predict_upload(predictor, str(broken))
+    message, probabilities, model_input, _ = app.predict_upload(predictor, str(broken))
     assert "Cannot read photo.png" in message and "not a readable image" in message
     # Pillow's error names its `<_io.BytesIO object at 0x…>`, ours the path on the server.
     assert not SERVER_DETAIL.search(message), message
@@ -154,8 +214,77 @@ def test_upload_preview_shows_the_photo_upright_and_shrunk(tmp_path):
 def test_uploaded_photo_of_a_digit_is_read(predictor, tmp_path):
     photo = tmp_path / "three.jpg"
     Image.fromarray(draw(3, background=(235, 230, 220, 255))).convert("RGB").save(photo)
-    message, _, model_input = app.predict_upload(predictor, str(photo))
-    assert "Prediction: 3" in message and model_input is not None
+    message, _, model_input, boxed = app.predict_upload(predictor, str(photo))
+    assert "Prediction: 3" in message and model_input is not None and boxed is None
+
+
+@pytest.mark.parametrize("number", ["42", "305", "2024"])
+def test_a_number_written_on_the_wide_canvas_is_read_and_boxed(predictor, number):
+    canvas = written_number(number)
+    message, probabilities, model_input, boxed = app.predict_number(predictor,
+                                                                    editor_value(canvas))
+    assert f"Number: {number}" in message and "not sure" not in message, message
+    assert not SERVER_DETAIL.search(message), message
+    assert (probabilities["probability"] == 0).all() and model_input is None
+    assert boxed.shape == (*canvas.shape[:2], 3) and boxed.dtype == np.uint8
+    check_boxes(boxed, canvas[..., 3] > 0, len(number))
+    # Outside the boxes and labels the picture is the drawing: black strokes on white.
+    plain = ~(colour_mask(boxed, app.SURE_COLOUR) | (boxed == 255).all(axis=-1))
+    assert ((boxed[plain] == 0).all(axis=-1) == (canvas[plain, 3] == 255)).mean() > 0.99
+
+
+def test_mouse_strokes_of_a_number_are_read(predictor):
+    strokes = draw_strokes(number_strokes("73"), NUMBER_CANVAS, app.NUMBER_BRUSH_SIZE)
+    message, _, _, boxed = app.predict_number(predictor, editor_value(strokes))
+    assert "Number: 73" in message, message
+    check_boxes(boxed, strokes[..., 3] > 0, 2)
+
+
+def test_a_doodle_in_a_number_is_boxed_orange_and_said_unsure(predictor):
+    canvas = written_number("42")
+    cross = draw_strokes([[(0.80, 0.2), (0.95, 0.8)], [(0.95, 0.2), (0.80, 0.8)]],
+                         NUMBER_CANVAS, app.NUMBER_BRUSH_SIZE)
+    message, _, _, boxed = app.predict_number(predictor, editor_value(np.maximum(canvas, cross)))
+    assert "Number: 42" in message and "not sure" in message, message
+    orange_columns = np.flatnonzero(colour_mask(boxed, app.UNSURE_COLOUR).any(axis=0))
+    crossed = np.flatnonzero(cross[..., 3].any(axis=0))
+    assert orange_columns.min() <= crossed.min() and crossed.max() <= orange_columns.max()
+    green_columns = np.flatnonzero(colour_mask(boxed, app.SURE_COLOUR).any(axis=0))
+    assert green_columns.max() < crossed.min(), "the digits are not boxed green"
+
+
+def test_a_box_is_green_only_when_its_digit_is_confident_and_digit_like():
+    threshold = 0.5
+    digits = [DigitRead(1, 0.99, [10, 10, 50, 90], digit_likeness=0.9),  # sure
+              DigitRead(2, 0.99, [90, 10, 130, 90], digit_likeness=0.2),  # not digit-like
+              DigitRead(3, 0.60, [170, 10, 210, 90], digit_likeness=0.9)]  # not confident
+    boxed = app.boxed_picture(np.full((100, 230, 3), 255, np.uint8),
+                              NumberRead([digits], threshold))
+    for digit, colour in zip(digits, ["SURE_COLOUR", "UNSURE_COLOUR", "UNSURE_COLOUR"],
+                             strict=True):
+        x0, y0, x1, y1 = digit.box
+        around = boxed[y0 - 5: y1 + 5, x0 - 5: x1 + 5]
+        assert colour_mask(around, getattr(app, colour)).sum() > 2 * (y1 - y0), (digit, colour)
+    message = app.number_message(NumberRead([digits], threshold))
+    assert "Number: 123" in message and "not sure" in message
+
+
+def test_an_uploaded_photo_of_a_number_is_read_with_its_boxes(predictor, tmp_path):
+    ink = written_number("305")[..., 3] > 0
+    paper = np.full((*ink.shape, 3), (235, 230, 220), np.uint8)
+    paper[ink] = (30, 30, 70)  # blue-black ink
+    photo = Image.fromarray(paper).resize((ink.shape[1] * 2, ink.shape[0] * 2))  # 1344 wide
+    path = tmp_path / "number.jpg"
+    photo.save(path, quality=92)
+    message, probabilities, model_input, boxed = app.predict_upload(predictor, str(path))
+    assert "Number: 305" in message and "not sure" not in message, message
+    assert not SERVER_DETAIL.search(message), message
+    assert (probabilities["probability"] == 0).all() and model_input is None
+    # Shrunk to READING_SIZE, and the boxes with it: around the ink where the picture shows it.
+    assert boxed.shape == (ink.shape[0] * 2 * app.READING_SIZE // photo.width,
+                           app.READING_SIZE, 3)
+    shown_ink = np.asarray(Image.fromarray(ink).resize(boxed.shape[1::-1]))
+    check_boxes(boxed, shown_ink, 3)
 
 
 def free_port() -> int:
@@ -209,6 +338,11 @@ def test_served_app_answers_gradio_client_and_survives_bad_uploads(served_app, d
     message, _, _, preview = client.predict(handle_file(str(drawings[7])),
                                             api_name="/predict_upload")
     assert "Prediction: 7" in message and 'id="upload-preview-image"' in preview
+    number = tmp_path / "number.png"
+    Image.fromarray(written_number("42")).save(number)
+    message, _, _, reading = client.predict(editor_value(handle_file(str(number))),
+                                            api_name="/predict_number")
+    assert "Number: 42" in message and 'id="number-reading-image"' in reading
     assert "Prediction: 7" in client_predict(client, drawings[7])  # still serving
 
 

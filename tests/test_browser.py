@@ -1,5 +1,6 @@
 """The demo in a real browser: headless Chromium draws a digit with the mouse and reads the answer,
-clears the canvas and draws again, uploads a photo and sees it shown, and fits a phone's width.
+clears the canvas and draws again, uploads a photo and sees it shown, writes a number on the
+Number tab and sees it read and boxed, and fits a phone's width.
 
 Uses the OS's Chromium and chromedriver (`apt-get install chromium chromium-driver`; `.ci/run`
 installs them), never a downloaded browser. Also a script that makes the README screenshot:
@@ -44,17 +45,24 @@ def start_browser(profile: Path):
     return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
 
 
-def draw_with_mouse(driver, strokes: list[list[tuple[float, float]]], steps: int = 6) -> None:
-    """Draw strokes (fractions of the drawing area) on the sketchpad with mouse drags."""
+def draw_with_mouse(driver, strokes: list[list[tuple[float, float]]], steps: int = 6,
+                    element_id: str = "sketchpad",
+                    area: tuple[float, float] | None = None) -> None:
+    """Draw strokes (fractions of the drawing area) on a sketchpad with mouse drags.
+
+    Args:
+        area: the drawing area's (width, height) in CSS pixels, centred in the canvas element;
+            by default a square of 3/4 of the element's shorter side, well inside the Draw tab's.
+    """
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
-    canvas = driver.find_element(By.CSS_SELECTOR, "#sketchpad canvas")
-    # The drawing area is a square centred in the canvas element; stay well inside it.
+    canvas = driver.find_element(By.CSS_SELECTOR, f"#{element_id} canvas")
     side = 0.75 * min(canvas.rect["width"], canvas.rect["height"])
+    width, height = area or (side, side)
 
     def offset(x: float, y: float) -> tuple[int, int]:  # from the canvas centre, in pixels
-        return round((x - 0.5) * side), round((y - 0.5) * side)
+        return round((x - 0.5) * width), round((y - 0.5) * height)
 
     for stroke in strokes:
         actions = ActionChains(driver, duration=10)
@@ -89,15 +97,37 @@ def wait_for_text(driver, element_id: str, text: str) -> str:
     return element.text
 
 
-def wait_for_brush(driver, seconds: float = WAIT_SECONDS) -> None:
+def wait_for_brush(driver, seconds: float = WAIT_SECONDS, element_id: str = "sketchpad") -> None:
     """Wait until the sketchpad's brush is the chosen tool (the app picks it for the user)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    brush_chosen = '#sketchpad button[aria-label="Brush"].highlight'
+    brush_chosen = f'#{element_id} button[aria-label="Brush"].highlight'
     WebDriverWait(driver, seconds).until(
         lambda d: d.find_elements(By.CSS_SELECTOR, brush_chosen),
         message="the brush is not chosen: a stroke would not draw")
+
+
+def zoom(driver, element_id: str) -> float:
+    """The zoom the sketchpad shows its canvas at (its toolbar says "37%")."""
+    from selenium.webdriver.common.by import By
+
+    shown = re.search(r"(\d+)%", driver.find_element(By.ID, element_id).text)
+    assert shown, f"the {element_id} shows no zoom"
+    return int(shown.group(1)) / 100
+
+
+def open_number_tab(driver) -> tuple[float, float]:
+    """Choose the Number tab; wait for its brush; return its drawing area (CSS pixels)."""
+    from selenium.webdriver.common.by import By
+
+    from digitlab.serve import app
+
+    driver.find_element(By.XPATH, '//button[@role="tab"][normalize-space()="Number"]').click()
+    wait_for_brush(driver, element_id="number-sketchpad")
+    assert "Write a number" in wait_for_text(driver, "prediction", "Write a number")
+    scale = zoom(driver, "number-sketchpad")
+    return app.NUMBER_CANVAS_SIZE[0] * scale, app.NUMBER_CANVAS_SIZE[1] * scale
 
 
 def open_app(driver, url: str) -> None:
@@ -171,6 +201,30 @@ def test_draw_clear_draw_again_and_upload_a_photo(served_app, browser, tmp_path)
 
 
 @needs_chromium
+def test_a_number_written_on_the_number_tab_is_read_with_its_boxes(served_app, browser,
+                                                                      tmp_path):
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.common.by import By
+    from test_app import number_strokes
+
+    open_app(browser, served_app)
+    area = open_number_tab(browser)
+    draw_with_mouse(browser, number_strokes("73"), element_id="number-sketchpad", area=area)
+    screenshot = tmp_path / "app_number.png"
+    try:  # each stroke's end is read: "Number: 7" comes first, then the whole number
+        wait_for_text(browser, "prediction", "Number: 73")
+    except TimeoutException:
+        browser.save_screenshot(str(screenshot))
+        text = browser.find_element(By.ID, "prediction").text
+        raise AssertionError(f"the page says {text!r}; see {screenshot}") from None
+    browser.save_screenshot(str(screenshot))
+    boxes = browser.find_element(By.ID, "number-reading-image")
+    shown = browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth",
+                                   boxes)
+    assert boxes.is_displayed() and shown, "the number is not shown with its boxes"
+
+
+@needs_chromium
 def test_the_demo_fits_a_390_px_wide_phone(served_app, browser, tmp_path):
     from selenium.webdriver.common.by import By
 
@@ -188,10 +242,13 @@ def test_the_demo_fits_a_390_px_wide_phone(served_app, browser, tmp_path):
     assert page["scrolled"] <= page["width"], page  # nothing to scroll sideways to
     assert 0 <= page["left"] and page["right"] <= page["width"], page  # the canvas shows whole
     # The drawing area is the canvas at the editor's zoom: all of it must show.
-    zoom = re.search(r"(\d+)%", browser.find_element(By.ID, "sketchpad").text)
-    assert zoom, "the sketchpad shows no zoom"
-    assert app.CANVAS_SIZE[0] * int(zoom.group(1)) / 100 <= page["canvas"], (zoom.group(), page)
+    assert app.CANVAS_SIZE[0] * zoom(browser, "sketchpad") <= page["canvas"], page
     read_drawing(browser, 7, tmp_path / "app_phone_seven.png")
+
+    width, _ = open_number_tab(browser)  # the wide canvas shows whole too
+    box = browser.find_element(By.CSS_SELECTOR, "#number-sketchpad canvas").rect
+    assert 0 <= box["x"] and box["x"] + box["width"] <= page["width"], (box, page)
+    assert width <= box["width"], (width, box)
 
 
 def save_screenshot(model: Path | None, output: Path) -> Path:
