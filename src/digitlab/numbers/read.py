@@ -4,8 +4,8 @@ is surest.
 
 A candidate wider than a digit is read whole and cut at each of its cut places (into two, and
 into three or four when it is wide enough); the reading whose digits the classifier is surest
-of, on average, wins: segmentation by recognition, over-segmenting first and keeping the
-best path of cuts.
+of, on average, wins, less COUNT_PENALTY for each digit more or fewer than the candidate's
+width holds: segmentation by recognition, over-segmenting first and keeping the best cuts.
 """
 
 from collections.abc import Callable
@@ -20,8 +20,8 @@ from digitlab.numbers.layout import Box, Candidate, find_layout, height, ink_map
 
 # (n, 28, 28) model inputs -> ((n, 10) probabilities, (n,) digit-likeness)
 Classifier = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
-UNSURE = 0.8  # a digit read with less confidence than this makes the number unsure
-DIGIT_ASPECT = 0.9  # a cut is tried into as many digits as the width holds at this aspect + 1
+UNSURE = 0.8  # a digit read less surely makes the number unsure (as predict's LOW_CONFIDENCE)
+DIGIT_ASPECT = 0.9  # width / height of a digit, to count the digits a candidate's width holds
 TURNS = (1, 3)  # quarter turns tried when the digits lie on their side
 COUNT_PENALTY = 0.2  # per digit more or fewer than a candidate's width holds
 
@@ -83,8 +83,8 @@ def split(box: Box, mask: np.ndarray, columns: tuple[int, ...]) -> list[tuple[Bo
 
 
 def readings(candidate: Candidate) -> list[list[tuple[Box, np.ndarray]]]:
-    """The ways to read a candidate: whole, and cut at every choice of its cut places into as
-    many parts as its width may hold."""
+    """The ways to read a candidate: whole, and cut at every choice of its cut places into up
+    to one part more than its width holds (a narrow 1 among them)."""
     whole = [(candidate.box, candidate.mask)]
     most = min(len(candidate.cuts), round(width(candidate.box)
                                           / (DIGIT_ASPECT * height(candidate.box))))
