@@ -52,11 +52,14 @@ class NumberRead:
     def digits(self) -> list[DigitRead]:
         return [digit for line in self.lines for digit in line]
 
+    def is_sure(self, digit: DigitRead) -> bool:
+        """Is this digit read with confidence, and plausibly a digit?"""
+        return digit.confidence >= UNSURE and digit.digit_likeness >= self.threshold
+
     @property
     def sure(self) -> bool:
         """Every digit read with confidence, and each plausibly a digit."""
-        return bool(self.digits) and all(d.confidence >= UNSURE and d.digit_likeness
-                                         >= self.threshold for d in self.digits)
+        return bool(self.digits) and all(self.is_sure(digit) for digit in self.digits)
 
 
 def model_input(ink: np.ndarray, box: Box, mask: np.ndarray) -> np.ndarray:

@@ -15,8 +15,7 @@ def plot_number_readings(pictures: list, readings: list, labels: list[str], colu
         ax.imshow(picture, cmap="gray")
         for digit in reading.digits:
             x0, y0, x1, y1 = digit.box
-            sure = digit.confidence >= 0.8 and digit.digit_likeness >= reading.threshold
-            colour = "tab:green" if sure else "tab:orange"
+            colour = "tab:green" if reading.is_sure(digit) else "tab:orange"
             ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=1.5,
                                    edgecolor=colour))
             ax.text(x0, y0 - 3, str(digit.digit), color=colour, fontsize=10, weight="bold")

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from digitlab.errors import DigitlabError
 from digitlab.images import reading
 from digitlab.images.segment import SEVERAL_DIGITS
-from digitlab.numbers.read import UNSURE, DigitRead, NumberRead, read_number
+from digitlab.numbers.read import NumberRead, read_number
 
 DEFAULT_HOST = "127.0.0.1"  # loopback: nobody else on the network sees the demo unless asked
 DEFAULT_PORT = 7860
@@ -172,11 +172,6 @@ def canvas_picture(drawing: np.ndarray) -> np.ndarray:
     return np.repeat(pixels, 3, axis=-1) if pixels.shape[-1] == 1 else pixels
 
 
-def is_sure(digit: DigitRead, threshold: float) -> bool:
-    """A digit read with confidence that the digit check finds digit-like (as NumberRead.sure)."""
-    return digit.confidence >= UNSURE and digit.digit_likeness >= threshold
-
-
 def boxed_picture(picture: np.ndarray, number: NumberRead, scale: float = 1.0) -> np.ndarray:
     """The picture with each digit's box and answer drawn over it, green when sure, else orange.
 
@@ -190,7 +185,7 @@ def boxed_picture(picture: np.ndarray, number: NumberRead, scale: float = 1.0) -
     font = ImageFont.load_default(size=max(14, round(max(image.size) / 30)))
     for digit in number.digits:
         x0, y0, x1, y1 = (round(value * scale) for value in digit.box)
-        colour = SURE_COLOUR if is_sure(digit, number.threshold) else UNSURE_COLOUR
+        colour = SURE_COLOUR if number.is_sure(digit) else UNSURE_COLOUR
         x0, y0, x1, y1 = x0 - line, y0 - line, x1 + line, y1 + line  # around the ink, not on it
         pen.rectangle((x0, y0, x1, y1), outline=colour, width=line)
         label = str(digit.digit)
@@ -215,10 +210,8 @@ def number_message(number: NumberRead) -> str:
     return message
 
 
-def show_number(predictor, source: reading.ImageSource, picture: np.ndarray,
-                scale: float) -> Shown:
+def show_number(number: NumberRead, picture: np.ndarray, scale: float) -> Shown:
     """What the page shows for a number: the digits read, and `picture` with their boxes."""
-    number = read_number(source, predictor.classify, predictor.check.threshold)
     return (number_message(number), EMPTY_PROBABILITIES, None,
             boxed_picture(picture, number, scale))
 
@@ -263,7 +256,8 @@ def predict_number(predictor, value) -> Shown:
     if drawing is None:
         return WRITE_A_NUMBER, EMPTY_PROBABILITIES, None, None
     try:
-        return show_number(predictor, drawing, canvas_picture(drawing), 1.0)
+        number = read_number(drawing, predictor.classify, predictor.check.threshold)
+        return show_number(number, canvas_picture(drawing), 1.0)
     except DigitlabError as error:
         message = public_message(error, reading.describe(drawing), "the drawing")
         return f"### Cannot use this drawing\n\n{message}", EMPTY_PROBABILITIES, None, None
@@ -278,17 +272,24 @@ def predict_upload(predictor, path: str | Path | None) -> Shown:
     path = Path(path)
     try:
         prediction = predictor.predict(path)
-        if prediction.reason != SEVERAL_DIGITS:
+        if prediction.number_read is None:  # not several digits
             return show(prediction, "### No digit found in this picture")
-        # Read again, by read_number: the boxes' colours need each digit's likeness, which
-        # Prediction.digits does not keep.
         picture = upload_picture(path, READING_SIZE)
         size = reading.image_size(path) or picture.shape[1::-1]
-        return show_number(predictor, path, picture, max(picture.shape[:2]) / max(size))
+        return show_number(prediction.number_read, picture,
+                           max(picture.shape[:2]) / max(size))
     except DigitlabError as error:
         message = public_message(error, reading.describe(path), path.name)
         return (f"### Cannot read {path.name}\n\n{message}\n\nTry a PNG or JPEG photo of one "
                 "digit or a number.", EMPTY_PROBABILITIES, None, None)
+
+
+def black_pen_sketchpad(gr, label: str, size: tuple[int, int], brush: int, elem_id: str):
+    """A fixed-size sketchpad drawn on with one black brush, its value an RGBA array."""
+    return gr.Sketchpad(label=label, type="numpy", image_mode="RGBA", canvas_size=size,
+                        fixed_canvas=True, layers=False, transforms=(), elem_id=elem_id,
+                        brush=gr.Brush(default_size=brush, colors=["#000000"],
+                                       color_mode="fixed"))
 
 
 def build_app(predictor):
@@ -304,19 +305,12 @@ def build_app(predictor):
             with gr.Column(scale=3):
                 with gr.Tabs():
                     with gr.Tab("Draw", id="draw") as draw_tab:
-                        sketchpad = gr.Sketchpad(
-                            label="Draw one digit", type="numpy", image_mode="RGBA",
-                            canvas_size=CANVAS_SIZE, fixed_canvas=True, layers=False,
-                            transforms=(), elem_id="sketchpad",
-                            brush=gr.Brush(default_size=BRUSH_SIZE, colors=["#000000"],
-                                           color_mode="fixed"))
+                        sketchpad = black_pen_sketchpad(gr, "Draw one digit", CANVAS_SIZE,
+                                                        BRUSH_SIZE, "sketchpad")
                     with gr.Tab("Number", id="number") as number_tab:
-                        number_sketchpad = gr.Sketchpad(
-                            label="Write a number", type="numpy", image_mode="RGBA",
-                            canvas_size=NUMBER_CANVAS_SIZE, fixed_canvas=True, layers=False,
-                            transforms=(), elem_id="number-sketchpad",
-                            brush=gr.Brush(default_size=NUMBER_BRUSH_SIZE, colors=["#000000"],
-                                           color_mode="fixed"))
+                        number_sketchpad = black_pen_sketchpad(
+                            gr, "Write a number", NUMBER_CANVAS_SIZE, NUMBER_BRUSH_SIZE,
+                            "number-sketchpad")
                         number_reading = gr.HTML("", elem_id="number-reading")
                     with gr.Tab("Upload", id="upload"):
                         upload = gr.File(label="A photo or scan of one digit or a number",

@@ -30,7 +30,7 @@ from digitlab.errors import ImageError
 from digitlab.images.preprocess import Prepared, prepare
 from digitlab.images.reading import IMAGE_SUFFIXES, ImageSource, image_files
 from digitlab.images.segment import SEVERAL_DIGITS
-from digitlab.numbers.read import read_number
+from digitlab.numbers.read import NumberRead, read_number
 from digitlab.serve.digit_check import NOT_A_DIGIT, DigitCheck
 from digitlab.serve.runtimes import load_runner, predict_in_batches
 
@@ -51,6 +51,7 @@ class Prediction:
     detail: str | None = None  # what was seen, when `digit` is None
     number: str = ""  # the digits read (numbers apart by one space); "" when none
     digits: list[dict] = field(default_factory=list)  # each: digit, confidence, box
+    number_read: NumberRead | None = None  # the whole reading, when it holds several digits
 
     def top(self, k: int = 3) -> list[tuple[int, float]]:
         """The k most likely digits with their probabilities, most likely first."""
@@ -93,10 +94,10 @@ class Predictor:
         results = self.predict_prepared([prepare(image) for image in sources])
         for source, result in zip(sources, results, strict=True):
             if result.reason == SEVERAL_DIGITS:
-                reading = read_number(source, self.classify, self.check.threshold)
-                result.number = reading.number
+                result.number_read = read_number(source, self.classify, self.check.threshold)
+                result.number = result.number_read.number
                 result.digits = [{"digit": d.digit, "confidence": round(d.confidence, 6),
-                                  "box": d.box} for d in reading.digits]
+                                  "box": d.box} for d in result.number_read.digits]
         return results
 
     def classify(self, model_inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
