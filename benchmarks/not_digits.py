@@ -14,6 +14,7 @@ with its threshold chosen on validation (MNIST validation digits, the check's va
 to reject the same share of digits as the check's threshold does.
 
 Run: .venv/bin/python benchmarks/not_digits.py [--model PATH] [--per-kind 100] [--limit N]
+     [--validation-limit N]
 Writes benchmarks/results/not_digits.json and not_digits.md.
 """
 
@@ -63,12 +64,14 @@ def answers(predictor: Predictor, pictures: list) -> dict:
                                 for p in predictions])}
 
 
-def softmax_threshold(predictor: Predictor, mnist, rate: float) -> float:
-    """The top-probability threshold that rejects `rate` of the validation digit pictures."""
+def softmax_threshold(predictor: Predictor, mnist, rate: float, limit: int | None = None
+                      ) -> float:
+    """The top-probability threshold that rejects `rate` of the validation digit pictures (the
+    first `limit` of them; all by default)."""
     (x_train, y_train), _ = mnist
     _, (x_val, _) = split_validation(x_train, y_train, digit_check.VALIDATION_SIZE,
                                      digit_check.SEED)
-    inputs = [prepare(mnist_picture(image)).model_input for image in x_val]
+    inputs = [prepare(mnist_picture(image)).model_input for image in x_val[:limit]]
     top = predictor.probabilities(np.stack([x for x in inputs if x is not None])).max(axis=1)
     return digit_check.choose_threshold(top, rate)
 
@@ -107,12 +110,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--check", default=None, help="default: models/digit_check.keras")
     parser.add_argument("--per-kind", type=int, default=100)
     parser.add_argument("--limit", type=int, default=10_000, help="MNIST test digits measured")
+    parser.add_argument("--validation-limit", type=int, default=digit_check.VALIDATION_SIZE,
+                        help="MNIST validation digits that set the top-probability threshold")
     parser.add_argument("--results", default=str(RESULTS_DIR))
     args = parser.parse_args(argv)
     predictor = Predictor(args.model, args.check)
     mnist = load_mnist()
     (x_train, y_train), (x_test, y_test) = mnist
-    softmax_cut = softmax_threshold(predictor, mnist, digit_check.FALSE_REJECTIONS)
+    softmax_cut = softmax_threshold(predictor, mnist, digit_check.FALSE_REJECTIONS,
+                                    args.validation_limit)
     sets: dict[str, dict] = {}
     rng = np.random.default_rng(SEED)
     for kind in nondigits.KINDS:
@@ -143,7 +149,9 @@ def main(argv: list[str] | None = None) -> None:
     results = {"model": Path(args.model).name, "model_sha256": file_sha256(args.model),
                "check": {**predictor.check.provenance(),
                          "chosen_on": check_record["chosen_on"]},
-               "top_probability_threshold": round(softmax_cut, 6), "seed": SEED, "sets": sets}
+               "top_probability_threshold": round(softmax_cut, 6),
+               "validation_digits": min(args.validation_limit, digit_check.VALIDATION_SIZE),
+               "seed": SEED, "sets": sets}
     rows = [{"set": name, "images": row["images"],
              "'not a digit' (digit check)": f"{row['rejected']:.1%}",
              "rejected by top probability": f"{row['rejected_by_top_probability']:.1%}",

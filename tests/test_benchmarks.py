@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from digitlab import config
-from digitlab.images import handwriting, synth
+from digitlab.images import handwriting, nondigits, synth
 from digitlab.provenance import file_sha256
 
 SCRIPT = config.PROJ_ROOT / "benchmarks" / "real_images.py"
@@ -71,14 +71,15 @@ def test_real_image_benchmark_says_when_the_folder_is_missing(tmp_path):
 def test_not_digit_benchmark_names_both_models_and_compares_two_approaches(tmp_path):
     script = config.PROJ_ROOT / "benchmarks" / "not_digits.py"
     done = subprocess.run([sys.executable, str(script), "--per-kind", "2", "--limit", "50",
-                           "--results", str(tmp_path)], capture_output=True, text=True,
-                          timeout=600)
+                           "--validation-limit", "500", "--results", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     saved = json.loads((tmp_path / "not_digits.json").read_text())
+    assert saved["validation_digits"] == 500
     check = config.PROJ_ROOT / "models" / "digit_check.keras"
     assert saved["model_sha256"] == file_sha256(MODEL)
     assert saved["check"]["model_sha256"] == file_sha256(check)
-    assert saved["sets"]["generated, all kinds"]["images"] == 2 * 12
+    assert saved["sets"]["generated, all kinds"]["images"] == 2 * len(nondigits.KINDS)
     mnist = saved["sets"]["MNIST test digits"]
     assert mnist["images"] == 50 and len(mnist["digit_likeness"]) == 50
     assert 0 <= mnist["rejected"] <= 1 and 0 <= mnist["rejected_by_top_probability"] <= 1

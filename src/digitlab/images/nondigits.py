@@ -1,6 +1,6 @@
 """Handwritten things that are not digits, drawn by the digits' own pen model: letters, symbols,
-doodles, scribbles, random glyphs, noise and clutter, and MNIST digits turned into non-digits
-(mirrored, turned on their side, two written over each other).
+doodles, scribbles, random glyphs, characters of made-up scripts, noise and clutter, and MNIST
+digits turned into non-digits (mirrored, turned on their side, two written over each other).
 
 They teach and test the digit check (`digitlab.serve.digit_check`) what a digit is not. Shapes
 that a careful reader could take for a digit are left out on purpose: O, I, l, S, s, Z, z, B, b,
@@ -132,8 +132,8 @@ SHAPES = {"letter": LETTERS, "symbol": SYMBOLS, "doodle": DOODLES}
 # never made into non-digits that way; a 1 on its side is a dash, a non-digit.
 MIRRORABLE = (2, 3, 4, 5, 6, 7, 9)
 TURNABLE = (2, 3, 4, 5, 7)
-KINDS = ("letter", "symbol", "doodle", "glyph", "parts", "scribble", "noise", "blob", "clutter",
-         "mnist_mirrored", "mnist_turned", "mnist_overlaid")
+KINDS = ("letter", "symbol", "doodle", "glyph", "parts", "character", "scribble", "noise", "blob",
+         "clutter", "mnist_mirrored", "mnist_turned", "mnist_overlaid")
 PENS = ("pen", "marker", "mouse", "brush")
 
 
@@ -159,6 +159,41 @@ def parts(rng: np.random.Generator) -> list[Stroke]:
         points = points * scale + rng.uniform(0, 1 - scale, 2)
         chosen.append([tuple(point) for point in points])
     return chosen
+
+
+GRID = [(x, y) for x in (0.0, 0.5, 1.0) for y in (0.0, 0.5, 1.0)]  # a character's key points
+
+
+def pen_stroke(rng: np.random.Generator) -> Stroke:
+    """One stroke of a made-up character: 2 or 3 moves between GRID points (each well apart),
+    every move straight, arched, or starting with a small loop."""
+    here = np.array(GRID[rng.integers(len(GRID))]) + rng.normal(0, 0.05, 2)
+    points, moves = [here], int(rng.integers(2, 4))
+    while moves:
+        there = np.array(GRID[rng.integers(len(GRID))]) + rng.normal(0, 0.05, 2)
+        if np.hypot(*(there - here)) < 0.45:
+            continue
+        moves -= 1
+        move = rng.choice(["straight", "arch", "loop"], p=[0.45, 0.4, 0.15])
+        if move == "loop":
+            radius, start = rng.uniform(0.1, 0.2), rng.uniform(0, 2 * np.pi)
+            turn = np.linspace(start, start + 2 * np.pi * rng.choice([-1, 1]), 9)[1:]
+            centre = here + radius * np.array([np.cos(start), np.sin(start)])
+            points += [centre - radius * np.array([np.cos(a), np.sin(a)]) for a in turn]
+        elif move == "arch":
+            normal = np.array([here[1] - there[1], there[0] - here[0]])
+            points.append((here + there) / 2 + normal * rng.uniform(0.2, 0.4)
+                          * rng.choice([-1, 1]))
+        points.append(there)
+        here = there
+    return [tuple(point) for point in points]
+
+
+def character(rng: np.random.Generator) -> list[Stroke]:
+    """A character of an unknown script, built as scripts build theirs: 1-3 pen strokes
+    (`pen_stroke`). A few come out like a digit (straight moves make a 1, 4 or 7 now and then),
+    as a few glyphs do."""
+    return [pen_stroke(rng) for _ in range(int(rng.choice([1, 2, 3], p=[0.45, 0.4, 0.15])))]
 
 
 def scribble(rng: np.random.Generator) -> list[Stroke]:
@@ -219,7 +254,8 @@ def non_digit_ink(kind: str, rng: np.random.Generator, mnist: tuple | None = Non
         shapes = SHAPES[kind]
         strokes = shapes[list(shapes)[rng.integers(len(shapes))]]
     else:
-        strokes = {"glyph": glyph, "parts": parts, "scribble": scribble}[kind](rng)
+        strokes = {"glyph": glyph, "parts": parts, "character": character,
+                   "scribble": scribble}[kind](rng)
     pen = str(rng.choice(PENS))
     mask = draw_digit(0, pen, int(rng.integers(60, 160)), rng, variants=[strokes])
     return np.asarray(mask, np.float32) / 255

@@ -5,13 +5,14 @@ a smiley or noise: confidence is not evidence. The check is a second, small CNN 
 outlier exposure on eleven classes, the ten digits and "not a digit" (learning the digits too
 makes it learn their shapes, not a shortcut): MNIST training digits and digits drawn by the
 handwriting generator against non-digits the project draws itself (`digitlab.images.nondigits`:
-letters, symbols, doodles, glyphs, scribbles, noise, clutter, and MNIST digits mirrored, turned
-or overlaid), every one made into a picture and run through `prepare`, as `predict` does, so
-that the two sides differ in shape only. Its output, the *digit-likeness* (one minus the
-probability of "not a digit"), is compared with a threshold chosen on validation pictures (MNIST
-digits the digit models hold out, and non-digits drawn with another seed): the highest that
-wrongly rejects at most FALSE_REJECTIONS of the validation digits. The MNIST test set chooses
-nothing. It does not depend on the digit model, so a fine-tuned or exported model keeps it.
+letters, symbols, doodles, glyphs, characters, scribbles, noise, clutter, and MNIST digits
+mirrored, turned or overlaid), every one made into a picture and run through `prepare`, as
+`predict` does, so that the two sides differ in shape only. Its output, the *digit-likeness*
+(one minus the probability of "not a digit"), is compared with a threshold chosen on validation
+pictures (MNIST digits the digit models hold out, and non-digits drawn with another seed): the
+highest that wrongly rejects at most FALSE_REJECTIONS of the validation digits. The MNIST test
+set chooses nothing. It does not depend on the digit model, so a fine-tuned or exported model
+keeps it.
 
     python -m digitlab.serve.digit_check [--quick]    # train and save models/digit_check.*
 """
