@@ -80,7 +80,7 @@ lint: install
 
 test: lint data
 	$(PY) -m digitlab report --check $(NO_TF_LOG)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 lab: install
 	$(VENV)/bin/jupyter lab notebooks
