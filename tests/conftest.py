@@ -39,8 +39,3 @@ def tiny_model_path(tmp_path_factory, mnist_dir) -> Path:
     model.save(path)
     return path
 
-
-def pytest_collection_modifyitems(items):
-    """The quick-mode notebooks, the longest file, first: `make test` spreads the files over the
-    cores (pytest-xdist, one file per worker at a time), and the others fill the rest meanwhile."""
-    items.sort(key=lambda item: item.path.name != "test_notebooks.py")
