@@ -88,6 +88,25 @@ def test_touching_digits_are_cut_where_the_classifier_is_surest(predictor):
     assert np.mean(right) >= 0.6
 
 
+def test_pencil_on_a_photographed_page_is_read_despite_the_dark_table_around_it(predictor):
+    """The table around a photographed sheet is darker than any writing; it used to set how
+    dark ink must be, and light pencil vanished with the paper."""
+    from digitlab.images.synth import photograph
+
+    for seed in range(3):
+        page = np.asarray(written(["2026"], seed=seed), np.float32)[..., None].repeat(3, 2)
+        pencil = 1 - 0.45 * (1 - page / 255)  # light grey strokes on white
+        picture = photograph(pencil, np.random.default_rng(seed))
+        assert read.read_number(picture, predictor.classify).number == "2026"
+
+
+def test_slivers_a_pixel_wide_are_not_writing():
+    mask = np.zeros((150, 150), bool)
+    mask[20:60, 30:38] = True  # a stroke
+    mask[10:140, 145:147] = True  # what is left beside a page edge: two pixels wide
+    assert layout.without_slivers(mask).sum() == 40 * 8
+
+
 def test_a_sheet_photographed_sideways_is_turned(predictor):
     picture = written(["4715"], seed=7).rotate(90, expand=True, fillcolor=255)
     assert read.read_number(picture, predictor.classify).number == "4715"

@@ -19,6 +19,7 @@ from digitlab.images.segment import (
     MIN_CONTRAST,
     NOISE_MARGIN,
     NOISE_SDS,
+    SMALL_IMAGE,
     paper_noise,
 )
 
@@ -36,6 +37,7 @@ MAX_DIGITS_IN_ONE = 4  # the most digits one candidate is cut into
 NUMBER_GAP = 1.5  # a gap this many digit heights wide parts two numbers on one line,
 SPACING = 3.0  # when it is also this many times the line's usual gap between digits
 UNDERLINE = 0.5  # a thin straight line across this share of the picture is no digit
+SLIVER = 2  # pixels: a piece this thin in a picture larger than SMALL_IMAGE is not writing
 SLANT = 40  # degrees: lines of writing may rise or fall this much (a photo taken askew)
 
 
@@ -59,9 +61,10 @@ def ink_map(source: reading.ImageSource) -> tuple[np.ndarray, bool]:
 
 
 def ink_mask(ink: np.ndarray, drawing: bool) -> np.ndarray:
-    """The ink that is writing: above the paper's noise and half the strongest ink (as
-    `segment.find_digit` thresholds it), without ruled lines, underlines or a frame."""
-    smooth = ndimage.uniform_filter(ink, 3) if max(ink.shape) > 100 else ink
+    """The ink that is writing: above the paper's noise and half the writing's strongest ink
+    (as `segment.find_digit` thresholds it), without ruled lines, underlines or a frame."""
+    small = max(ink.shape) <= SMALL_IMAGE
+    smooth = ink if small else ndimage.uniform_filter(ink, 3)
     floor = max(MIN_CONTRAST, NOISE_SDS * paper_noise(smooth[::3, ::3], drawing) + NOISE_MARGIN)
     strong = smooth[smooth > floor]
     if strong.size < 4:
@@ -69,21 +72,51 @@ def ink_mask(ink: np.ndarray, drawing: bool) -> np.ndarray:
     # Below `find_digit`'s threshold: one digit of a number may be written more lightly than
     # the others (less pressure); `pieces` then drops what is much fainter than the digits.
     mask = smooth > max(floor, LIGHTER * INK_SHARE * float(np.percentile(strong, 99)))
+    if not drawing:
+        # Measured again without the page's edges and the table around the paper: their dark
+        # would otherwise set the threshold, and pencil on a photographed page would vanish.
+        writing = mask & ~edge_pieces(mask)
+        if writing.any():
+            strongest = float(np.percentile(smooth[writing], 99))
+            mask = smooth > max(floor, LIGHTER * INK_SHARE * strongest)
     if drawing:
         return remove_frame(mask)
     # An underline or a rule under a number spans much of the picture, but not all of it.
-    return remove_long_lines(mask, span=UNDERLINE)
+    mask = remove_long_lines(mask, span=UNDERLINE)
+    return mask if small else without_slivers(mask)
+
+
+def without_slivers(mask: np.ndarray) -> np.ndarray:
+    """`mask` without pieces at most SLIVER pixels wide or tall: what is left beside a line
+    that was removed, or of a page's edge; a stroke in a picture this large is thicker."""
+    labels, _, _ = labelled(mask)
+    slivers = [number for number, (rows, columns) in enumerate(ndimage.find_objects(labels), 1)
+               if min(rows.stop - rows.start, columns.stop - columns.start) <= SLIVER]
+    return mask & ~np.isin(labels, slivers)
+
+
+def labelled(mask: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """`mask`'s connected pieces: their labels, count, and each one's pixels on the border."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    return labels, count, np.bincount(border, minlength=count + 1)
+
+
+def edge_pieces(mask: np.ndarray) -> np.ndarray:
+    """The pieces of `mask` that are page edges, strips of table or lines across the picture."""
+    labels, _, contact = labelled(mask)
+    edges = [number for number, where in enumerate(ndimage.find_objects(labels), start=1)
+             if is_edge(labels[where] == number, where, mask.shape, contact[number])]
+    return np.isin(labels, edges)
 
 
 def pieces(mask: np.ndarray, ink: np.ndarray, drawing: bool) -> list[tuple[Box, np.ndarray]]:
     """Each connected piece of ink that may be writing (its box, and its mask within the box):
     not a page edge (on paper), nor much fainter than the darkest digit-sized piece (a shadow,
     writing showing through the paper)."""
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    labels, count, contact = labelled(mask)
     if count == 0:
         return []
-    border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-    contact = np.bincount(border, minlength=count + 1)
     mean_ink = ndimage.mean(ink, labels, np.arange(1, count + 1))
     found = []
     for number, where in enumerate(ndimage.find_objects(labels), start=1):
