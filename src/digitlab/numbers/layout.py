@@ -37,7 +37,6 @@ MAX_DIGITS_IN_ONE = 4  # the most digits one candidate is cut into
 NUMBER_GAP = 1.5  # a gap this many digit heights wide parts two numbers on one line,
 SPACING = 3.0  # when it is also this many times the line's usual gap between digits
 UNDERLINE = 0.5  # a thin straight line across this share of the picture is no digit
-SLIVER = 2  # pixels: a piece this thin in a picture larger than SMALL_IMAGE is not writing
 SLANT = 40  # degrees: lines of writing may rise or fall this much (a photo taken askew)
 
 
@@ -62,9 +61,9 @@ def ink_map(source: reading.ImageSource) -> tuple[np.ndarray, bool]:
 
 def ink_mask(ink: np.ndarray, drawing: bool) -> np.ndarray:
     """The ink that is writing: above the paper's noise and half the writing's strongest ink
-    (as `segment.find_digit` thresholds it), without ruled lines, underlines or a frame."""
-    small = max(ink.shape) <= SMALL_IMAGE
-    smooth = ink if small else ndimage.uniform_filter(ink, 3)
+    (as `segment.find_digit` thresholds it), without page edges, ruled lines, underlines or a
+    frame."""
+    smooth = ink if max(ink.shape) <= SMALL_IMAGE else ndimage.uniform_filter(ink, 3)
     floor = max(MIN_CONTRAST, NOISE_SDS * paper_noise(smooth[::3, ::3], drawing) + NOISE_MARGIN)
     strong = smooth[smooth > floor]
     if strong.size < 4:
@@ -72,27 +71,19 @@ def ink_mask(ink: np.ndarray, drawing: bool) -> np.ndarray:
     # Below `find_digit`'s threshold: one digit of a number may be written more lightly than
     # the others (less pressure); `pieces` then drops what is much fainter than the digits.
     mask = smooth > max(floor, LIGHTER * INK_SHARE * float(np.percentile(strong, 99)))
-    if not drawing:
-        # Measured again without the page's edges and the table around the paper: their dark
-        # would otherwise set the threshold, and pencil on a photographed page would vanish.
-        writing = mask & ~edge_pieces(mask)
-        if writing.any():
-            strongest = float(np.percentile(smooth[writing], 99))
-            mask = smooth > max(floor, LIGHTER * INK_SHARE * strongest)
     if drawing:
         return remove_frame(mask)
+    # Measured again without the page's edges and the table around the paper: their dark
+    # would otherwise set the threshold, and pencil on a photographed page would vanish.
+    writing = mask & ~edge_pieces(mask)
+    if writing.any():
+        strongest = float(np.percentile(smooth[writing], 99))
+        mask = smooth > max(floor, LIGHTER * INK_SHARE * strongest)
+        # Edges go before lines: a line removed along the border would part an edge from it.
+        mask &= ~edge_pieces(mask)
     # An underline or a rule under a number spans much of the picture, but not all of it.
     mask = remove_long_lines(mask, span=UNDERLINE)
-    return mask if small else without_slivers(mask)
-
-
-def without_slivers(mask: np.ndarray) -> np.ndarray:
-    """`mask` without pieces at most SLIVER pixels wide or tall: what is left beside a line
-    that was removed, or of a page's edge; a stroke in a picture this large is thicker."""
-    labels, _, _ = labelled(mask)
-    slivers = [number for number, (rows, columns) in enumerate(ndimage.find_objects(labels), 1)
-               if min(rows.stop - rows.start, columns.stop - columns.start) <= SLIVER]
-    return mask & ~np.isin(labels, slivers)
+    return mask
 
 
 def labelled(mask: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
