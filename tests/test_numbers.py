@@ -83,9 +83,9 @@ def test_touching_digits_are_cut_where_the_classifier_is_surest(predictor):
     (x_train, y_train), _ = load_mnist()
     _, (x_val, y_val) = split_validation(x_train, y_train, 5000, 42)
     made = synthetic.make_numbers(x_val, y_val, 30, seed=11, lengths=(2, 3))
-    right = [read.read_number(picture, predictor.classify).number == label
-             for picture, label in made]
-    assert np.mean(right) >= 0.6
+    right = [read.read_number(picture, predictor.classify, predictor.check.threshold).number
+             == label for picture, label in made]
+    assert np.mean(right) >= 0.8  # 0.77 when only candidates wider than tall were cut
 
 
 def test_pencil_on_a_photographed_page_is_read_despite_the_dark_table_around_it(predictor):

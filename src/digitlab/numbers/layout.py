@@ -32,7 +32,8 @@ SPECK = 0.15  # pieces shorter than this share of the line's height, and as narr
 SEPARATOR = 0.45  # pieces shorter than this share of the line's height: . , - (not digits)
 SAME_LINE = 0.5  # pieces overlapping a line by this share of the shorter height are on it
 SAME_DIGIT = 0.6  # pieces one above the other, overlapping sideways this much, are one digit
-WIDE = 1.0  # a candidate wider than this times the line's height may be touching digits
+NARROW = 0.6  # a candidate narrower than this times the line's height is one digit;
+WIDE = 1.0  # one wider may be touching digits, and is cut even if it reads well whole
 MAX_DIGITS_IN_ONE = 4  # the most digits one candidate is cut into
 NUMBER_GAP = 1.5  # a gap this many digit heights wide parts two numbers on one line,
 SPACING = 3.0  # when it is also this many times the line's usual gap between digits
@@ -47,6 +48,7 @@ class Candidate:
     box: Box
     mask: np.ndarray  # the candidate's ink within `box` (bool)
     cuts: list[int]  # columns within the box where it may be cut, best first
+    wide: bool = False  # wider than WIDE line heights: cut even when it reads well as one digit
 
 
 def ink_map(source: reading.ImageSource) -> tuple[np.ndarray, bool]:
@@ -230,7 +232,7 @@ def merge(a: tuple[Box, np.ndarray], b: tuple[Box, np.ndarray]) -> tuple[Box, np
 
 def line_candidates(line: list[tuple[Box, np.ndarray]]) -> list[Candidate]:
     """A line's digit candidates, left to right: pieces standing over one another merged (a 5's
-    bar, a broken stroke), separators and specks left out, wide ones given their cuts."""
+    bar, a broken stroke), separators and specks left out, all but narrow ones given cuts."""
     line_height = max(height(box) for box, _ in line)
     merged: list[tuple[Box, np.ndarray]] = []
     for piece in sorted(line, key=lambda item: item[0][2]):
@@ -249,7 +251,9 @@ def line_candidates(line: list[tuple[Box, np.ndarray]]) -> list[Candidate]:
                 continue
         merged.append(piece)
     digits_height = max(height(box) for box, _ in merged)
-    return [Candidate(box, mask, cut_places(mask) if width(box) > WIDE * digits_height else [])
+    return [Candidate(box, mask,
+                      cut_places(mask) if width(box) > NARROW * digits_height else [],
+                      width(box) > WIDE * digits_height)
             for box, mask in merged if height(box) >= SEPARATOR * digits_height]
 
 

@@ -2,10 +2,12 @@
 each as `prepare` prepares one digit, classify it, and cut touching digits where the classifier
 is surest.
 
-A candidate wider than a digit is read whole and cut at each of its cut places (into two, and
-into three or four when it is wide enough); the reading whose digits the classifier is surest
-of, on average, wins, less COUNT_PENALTY for each digit more or fewer than the candidate's
-width holds: segmentation by recognition, over-segmenting first and keeping the best cuts.
+A candidate that may be touching digits is read whole and cut at each of its cut places (into
+two, and into three or four when it is wide enough): one wider than the line's digits are tall
+always, a narrower one (two narrow digits, a 1 beside a 7, can be) only when it does not read
+surely as one digit. The reading whose digits the classifier is surest of, on average, wins,
+less COUNT_PENALTY for each digit more or fewer than the candidate's width holds: segmentation
+by recognition, over-segmenting first and keeping the best cuts.
 """
 
 from collections.abc import Callable
@@ -85,16 +87,13 @@ def split(box: Box, mask: np.ndarray, columns: tuple[int, ...]) -> list[tuple[Bo
     return parts
 
 
-def readings(candidate: Candidate) -> list[list[tuple[Box, np.ndarray]]]:
-    """The ways to read a candidate: whole, and cut at every choice of its cut places into up
-    to one part more than its width holds (a narrow 1 among them)."""
-    whole = [(candidate.box, candidate.mask)]
+def cut_ways(candidate: Candidate) -> list[list[tuple[Box, np.ndarray]]]:
+    """The ways to cut a candidate: at every choice of its cut places, into up to one part
+    more than its width holds (a narrow 1 among them)."""
     most = min(len(candidate.cuts), round(width(candidate.box)
                                           / (DIGIT_ASPECT * height(candidate.box))))
-    ways = [whole]
-    for count in range(1, most + 1):
-        ways += [split(candidate.box, candidate.mask, tuple(sorted(chosen)))
-                 for chosen in combinations(candidate.cuts, count)]
+    ways = [split(candidate.box, candidate.mask, tuple(sorted(chosen)))
+            for count in range(1, most + 1) for chosen in combinations(candidate.cuts, count)]
     return [way for way in ways if way]
 
 
@@ -109,38 +108,55 @@ def unrotate(box: Box, turns: int, shape: tuple[int, int]) -> Box:
     return box
 
 
-def read_lines(numbers: list[list[Candidate]], ink: np.ndarray, classify: Classifier
-               ) -> tuple[list[list[DigitRead]], float]:
+def read_lines(numbers: list[list[Candidate]], ink: np.ndarray, classify: Classifier,
+               threshold: float = 0.0) -> tuple[list[list[DigitRead]], float]:
     """Read each number's candidates, choosing each candidate's surest cut; returns the digits
-    (boxes in `ink`'s pixels) and the mean score (top probability times digit-likeness)."""
-    ways = [[readings(candidate) for candidate in number] for number in numbers]
-    inputs = [model_input(ink, box, mask) for number in ways for candidate in number
-              for way in candidate for box, mask in way]
-    if not inputs:
+    (boxes in `ink`'s pixels) and the mean score (top probability times digit-likeness).
+    `threshold`: the digit check's; a narrow candidate read whole above it, and with
+    confidence, is one digit and is not cut."""
+    candidates = [candidate for number in numbers for candidate in number]
+    if not candidates:
         return [], 0.0
-    probabilities, likeness = classify(np.stack(inputs))
+    # Every candidate read whole first; then cut, only the wide ones and those not surely one
+    # digit (classifying every cut of every candidate took twice as long).
+    ways = [[[(candidate.box, candidate.mask)]] for candidate in candidates]
+    probabilities, likeness = classify(np.stack([model_input(ink, candidate.box, candidate.mask)
+                                                 for candidate in candidates]))
+    sure = (probabilities.max(axis=1) >= UNSURE) & (likeness >= threshold)
+    for candidate, candidate_ways, whole_is_sure in zip(candidates, ways, sure, strict=True):
+        if candidate.wide or not whole_is_sure:
+            candidate_ways += cut_ways(candidate)
+    parts = [part for candidate_ways in ways for way in candidate_ways[1:] for part in way]
+    if parts:
+        more = classify(np.stack([model_input(ink, box, mask) for box, mask in parts]))
+        probabilities = np.concatenate([probabilities, more[0]])
+        likeness = np.concatenate([likeness, more[1]])
     scores = probabilities.max(axis=1) * likeness
-    lines, chosen, start = [], [], 0
-    for number in ways:
-        digits = []
-        for candidate in number:
-            options = []
-            box = candidate[0][0][0]  # the whole candidate's box
-            expected = width(box) / (DIGIT_ASPECT * height(box))  # digits its width holds
-            for way in candidate:
-                rows = slice(start, start + len(way))
-                # The classifier's mean certainty, less a little for each digit more or fewer
-                # than the width holds.
-                options.append((float(np.mean(scores[rows]))
-                                - COUNT_PENALTY * abs(len(way) - expected), way, rows))
-                start += len(way)
-            score, way, rows = max(options, key=lambda option: option[0])
-            chosen.append(score)
-            digits += [DigitRead(int(np.argmax(p)), float(p.max()),
+    rows_of = []  # each way's rows: the whole candidates first, then the parts in order
+    start = len(candidates)
+    for index, candidate_ways in enumerate(ways):
+        rows_of.append([slice(index, index + 1)])
+        for way in candidate_ways[1:]:
+            rows_of[-1].append(slice(start, start + len(way)))
+            start += len(way)
+    chosen, digits = [], []
+    for candidate, candidate_ways, candidate_rows in zip(candidates, ways, rows_of, strict=True):
+        expected = width(candidate.box) / (DIGIT_ASPECT * height(candidate.box))
+        # The classifier's mean certainty, less a little for each digit more or fewer than the
+        # candidate's width holds.
+        score, way, rows = max(((float(np.mean(scores[rows]))
+                                 - COUNT_PENALTY * abs(len(way) - expected), way, rows)
+                                for way, rows in zip(candidate_ways, candidate_rows,
+                                                     strict=True)), key=lambda option: option[0])
+        chosen.append(score)
+        digits.append([DigitRead(int(np.argmax(p)), float(p.max()),
                                  [box[2], box[0], box[3], box[1]], float(like))
                        for (box, _), p, like in zip(way, probabilities[rows], likeness[rows],
-                                                    strict=True)]
-        lines.append(digits)
+                                                    strict=True)])
+    lines, start = [], 0
+    for number in numbers:
+        lines.append([digit for read in digits[start: start + len(number)] for digit in read])
+        start += len(number)
     return lines, float(np.mean(chosen))
 
 
@@ -164,10 +180,10 @@ def read_number(source: reading.ImageSource, classify: Classifier,
     # Digits are taller than wide: most candidates wider than tall are digits lying on
     # their side.
     sideways = bool(aspects) and float(np.median(aspects)) > 1.0
-    best = (*read_lines(upright, ink, classify), 0)
+    best = (*read_lines(upright, ink, classify, threshold), 0)
     for turns in TURNS if sideways else ():
         turned = np.rot90(ink, turns)
-        lines, score = read_lines(find_layout(turned, drawing), turned, classify)
+        lines, score = read_lines(find_layout(turned, drawing), turned, classify, threshold)
         if score > best[1]:
             best = (lines, score, turns)
     lines, _, turns = best
