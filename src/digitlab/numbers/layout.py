@@ -32,8 +32,8 @@ SPECK = 0.15  # pieces shorter than this share of the line's height, and as narr
 SEPARATOR = 0.45  # pieces shorter than this share of the line's height: . , - (not digits)
 SAME_LINE = 0.5  # pieces overlapping a line by this share of the shorter height are on it
 SAME_DIGIT = 0.6  # pieces one above the other, overlapping sideways this much, are one digit
-NARROW = 0.6  # a candidate narrower than this times the line's height is one digit;
-WIDE = 1.0  # one wider may be touching digits, and is cut even if it reads well whole
+NARROW = 0.6  # a candidate narrower than this times the line's height is one digit,
+WIDE = 1.0  # one wider than this may be touching digits even when it reads well as one
 MAX_DIGITS_IN_ONE = 4  # the most digits one candidate is cut into
 NUMBER_GAP = 1.5  # a gap this many digit heights wide parts two numbers on one line,
 SPACING = 3.0  # when it is also this many times the line's usual gap between digits
@@ -84,8 +84,7 @@ def ink_mask(ink: np.ndarray, drawing: bool) -> np.ndarray:
         # Edges go before lines: a line removed along the border would part an edge from it.
         mask &= ~edge_pieces(mask)
     # An underline or a rule under a number spans much of the picture, but not all of it.
-    mask = remove_long_lines(mask, span=UNDERLINE)
-    return mask
+    return remove_long_lines(mask, span=UNDERLINE)
 
 
 def labelled(mask: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:

@@ -123,22 +123,21 @@ def read_lines(numbers: list[list[Candidate]], ink: np.ndarray, classify: Classi
     probabilities, likeness = classify(np.stack([model_input(ink, candidate.box, candidate.mask)
                                                  for candidate in candidates]))
     sure = (probabilities.max(axis=1) >= UNSURE) & (likeness >= threshold)
-    for candidate, candidate_ways, whole_is_sure in zip(candidates, ways, sure, strict=True):
-        if candidate.wide or not whole_is_sure:
-            candidate_ways += cut_ways(candidate)
-    parts = [part for candidate_ways in ways for way in candidate_ways[1:] for part in way]
+    # Each way's rows among the classified: the wholes first, then the cut ways' parts.
+    rows_of = [[slice(index, index + 1)] for index in range(len(candidates))]
+    parts: list[tuple[Box, np.ndarray]] = []
+    for candidate, candidate_ways, candidate_rows, whole_is_sure in zip(
+            candidates, ways, rows_of, sure, strict=True):
+        for way in cut_ways(candidate) if candidate.wide or not whole_is_sure else []:
+            start = len(candidates) + len(parts)
+            candidate_ways.append(way)
+            candidate_rows.append(slice(start, start + len(way)))
+            parts += way
     if parts:
         more = classify(np.stack([model_input(ink, box, mask) for box, mask in parts]))
         probabilities = np.concatenate([probabilities, more[0]])
         likeness = np.concatenate([likeness, more[1]])
     scores = probabilities.max(axis=1) * likeness
-    rows_of = []  # each way's rows: the whole candidates first, then the parts in order
-    start = len(candidates)
-    for index, candidate_ways in enumerate(ways):
-        rows_of.append([slice(index, index + 1)])
-        for way in candidate_ways[1:]:
-            rows_of[-1].append(slice(start, start + len(way)))
-            start += len(way)
     chosen, digits = [], []
     for candidate, candidate_ways, candidate_rows in zip(candidates, ways, rows_of, strict=True):
         expected = width(candidate.box) / (DIGIT_ASPECT * height(candidate.box))
