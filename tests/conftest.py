@@ -38,4 +38,3 @@ def tiny_model_path(tmp_path_factory, mnist_dir) -> Path:
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     model.save(path)
     return path
-

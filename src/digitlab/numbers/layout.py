@@ -81,42 +81,32 @@ def ink_mask(ink: np.ndarray, drawing: bool) -> np.ndarray:
     if writing.any():
         strongest = float(np.percentile(smooth[writing], 99))
         mask = smooth > max(floor, LIGHTER * INK_SHARE * strongest)
-        # Edges go before lines: a line removed along the border would part an edge from it.
-        mask &= ~edge_pieces(mask)
+    # Edges go before lines: a line removed along the border would part an edge from it.
+    mask &= ~edge_pieces(mask)
     # An underline or a rule under a number spans much of the picture, but not all of it.
     return remove_long_lines(mask, span=UNDERLINE)
 
 
-def labelled(mask: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
-    """`mask`'s connected pieces: their labels, count, and each one's pixels on the border."""
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
-    border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-    return labels, count, np.bincount(border, minlength=count + 1)
-
-
 def edge_pieces(mask: np.ndarray) -> np.ndarray:
     """The pieces of `mask` that are page edges, strips of table or lines across the picture."""
-    labels, _, contact = labelled(mask)
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    contact = np.bincount(border, minlength=count + 1)
     edges = [number for number, where in enumerate(ndimage.find_objects(labels), start=1)
              if is_edge(labels[where] == number, where, mask.shape, contact[number])]
     return np.isin(labels, edges)
 
 
-def pieces(mask: np.ndarray, ink: np.ndarray, drawing: bool) -> list[tuple[Box, np.ndarray]]:
-    """Each connected piece of ink that may be writing (its box, and its mask within the box):
-    not a page edge (on paper), nor much fainter than the darkest digit-sized piece (a shadow,
-    writing showing through the paper)."""
-    labels, count, contact = labelled(mask)
+def pieces(mask: np.ndarray, ink: np.ndarray) -> list[tuple[Box, np.ndarray]]:
+    """Each connected piece of ink (its box, and its mask within the box) that is not much
+    fainter than the darkest digit-sized piece (a shadow, writing showing through the paper)."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
     if count == 0:
         return []
     mean_ink = ndimage.mean(ink, labels, np.arange(1, count + 1))
-    found = []
-    for number, where in enumerate(ndimage.find_objects(labels), start=1):
-        component = labels[where] == number
-        if drawing or not is_edge(component, where, mask.shape, contact[number]):
-            rows, columns = where
-            found.append(((rows.start, rows.stop, columns.start, columns.stop), component,
-                          float(mean_ink[number - 1])))
+    found = [((rows.start, rows.stop, columns.start, columns.stop), labels[rows, columns] == number,
+              float(mean_ink[number - 1]))
+             for number, (rows, columns) in enumerate(ndimage.find_objects(labels), start=1)]
     tallest = max((height(box) for box, _, _ in found), default=0)
     darkest = max((strength for box, _, strength in found
                    if height(box) >= SEPARATOR * tallest), default=0.0)
@@ -274,7 +264,7 @@ def cut_places(mask: np.ndarray) -> list[int]:
 
 def find_layout(ink: np.ndarray, drawing: bool) -> list[list[Candidate]]:
     """The numbers' digit candidates in an ink map, in reading order: one list per number."""
-    grouped = best_lines(pieces(ink_mask(ink, drawing), ink, drawing))
+    grouped = best_lines(pieces(ink_mask(ink, drawing), ink))
     # A line of specks or dashes alone is no number: lines much shorter than the tallest go.
     tallest = max((max(height(box) for box, _ in line) for line in grouped), default=0)
     return [number for line in grouped
