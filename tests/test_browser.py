@@ -65,6 +65,10 @@ def draw_with_mouse(driver, strokes: list[list[tuple[float, float]]], steps: int
         return round((x - 0.5) * width), round((y - 0.5) * height)
 
     for stroke in strokes:
+        # The pen goes down only once the pointer is at the stroke's start: pressed while the
+        # pointer was still on its way, the canvas drew a line from the last stroke's end.
+        ActionChains(driver, duration=10).move_to_element_with_offset(
+            canvas, *offset(*stroke[0])).pause(0.05).perform()
         actions = ActionChains(driver, duration=10)
         actions.move_to_element_with_offset(canvas, *offset(*stroke[0])).click_and_hold()
         for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
