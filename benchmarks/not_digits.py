@@ -14,7 +14,7 @@ with its threshold chosen on validation (MNIST validation digits, the check's va
 to reject the same share of digits as the check's threshold does.
 
 Run: .venv/bin/python benchmarks/not_digits.py [--model PATH] [--per-kind 100] [--limit N]
-     [--validation-limit N]
+     [--validation-limit N] [--shared FOLDER]
 Writes benchmarks/results/not_digits.json and not_digits.md.
 """
 
@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=10_000, help="MNIST test digits measured")
     parser.add_argument("--validation-limit", type=int, default=digit_check.VALIDATION_SIZE,
                         help="MNIST validation digits that set the top-probability threshold")
+    parser.add_argument("--shared", type=Path, default=SHARED,
+                        help="the folder holding not_digits_dev/ and real_digits_dev/")
     parser.add_argument("--results", default=str(RESULTS_DIR))
     args = parser.parse_args(argv)
     predictor = Predictor(args.model, args.check)
@@ -135,12 +137,12 @@ def main(argv: list[str] | None = None) -> None:
             sets["generated, all kinds"].setdefault(key, []).extend(row.pop(key))
     for name, folder, label in (("not_digits_dev (real characters)", "not_digits_dev", None),
                                 ("real_digits_dev (real digits)", "real_digits_dev", "label")):
-        if (SHARED / folder / "manifest.csv").is_file():
-            paths, labels = folder_pictures(SHARED / folder, label)
+        if (args.shared / folder / "manifest.csv").is_file():
+            paths, labels = folder_pictures(args.shared / folder, label)
             sets[name] = {**summary(answers(predictor, paths), labels, softmax_cut),
                           "data": folder}
         else:
-            print(f"{SHARED / folder} is absent: {name} not measured")
+            print(f"{args.shared / folder} is absent: {name} not measured")
     count = min(args.limit, len(x_test))
     sets["MNIST test digits"] = summary(
         answers(predictor, [mnist_picture(image) for image in x_test[:count]]), y_test[:count],

@@ -71,10 +71,14 @@ def test_real_image_benchmark_says_when_the_folder_is_missing(tmp_path):
 def test_not_digit_benchmark_names_both_models_and_compares_two_approaches(tmp_path):
     script = config.PROJ_ROOT / "benchmarks" / "not_digits.py"
     done = subprocess.run([sys.executable, str(script), "--per-kind", "2", "--limit", "50",
-                           "--validation-limit", "500", "--results", str(tmp_path)],
+                           "--validation-limit", "500", "--shared", str(tmp_path / "absent"),
+                           "--results", str(tmp_path)],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "not_digits_dev is absent: not_digits_dev (real characters) not measured" in done.stdout
     saved = json.loads((tmp_path / "not_digits.json").read_text())
+    assert set(saved["sets"]) == {*(f"generated {kind}" for kind in nondigits.KINDS),
+                                  "generated, all kinds", "MNIST test digits"}
     assert saved["validation_digits"] == 500
     check = config.PROJ_ROOT / "models" / "digit_check.keras"
     assert saved["model_sha256"] == file_sha256(MODEL)
