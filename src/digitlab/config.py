@@ -18,6 +18,7 @@ OUTPUT_DIR_ENV = "DIGITLAB_OUTPUT_DIR"  # where figures/ and models/ are written
 OUTPUT_DIR = Path(os.environ.get(OUTPUT_DIR_ENV) or PROJ_ROOT)
 FIGURES_DIR = OUTPUT_DIR / "figures"
 MODELS_DIR = OUTPUT_DIR / "models"
+EXPORTS_TABLE = "exports.csv"  # in MODELS_DIR: each exported format's size, accuracy, speed
 
 
 def quick_mode() -> bool:

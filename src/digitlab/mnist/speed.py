@@ -6,11 +6,12 @@ same run, not across machines.
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
-from digitlab.mnist.pipeline import model_input
+if TYPE_CHECKING:
+    import keras
 
 SPEED_BATCH_SIZE = 256  # images per model.predict batch when measuring throughput
 
@@ -37,7 +38,7 @@ def latency_ms(call: Callable[[np.ndarray], object], images: np.ndarray, repeats
     return float(np.median(seconds) * 1000)
 
 
-def measure_speed(model: keras.Model, images: np.ndarray, batch_size: int = SPEED_BATCH_SIZE,
+def measure_speed(model: "keras.Model", images: np.ndarray, batch_size: int = SPEED_BATCH_SIZE,
                   single_calls: int = 50, warmup: int = 5) -> dict:
     """Single-image latency and batch throughput of `model` on this machine.
 
@@ -48,6 +49,10 @@ def measure_speed(model: keras.Model, images: np.ndarray, batch_size: int = SPEE
         latency_ms (median of `single_calls`), throughput_per_s (images/s, best of three runs),
         batch_size, images.
     """
+    import keras  # here, not above: the README's tables need SPEED_BATCH_SIZE, not Keras
+
+    from digitlab.mnist.pipeline import model_input
+
     x = model_input(images)
     latency = latency_ms(lambda one: keras.ops.convert_to_numpy(model(one, training=False)),
                          x, single_calls, warmup)

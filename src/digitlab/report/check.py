@@ -9,7 +9,6 @@ from pathlib import Path
 from digitlab import config
 from digitlab.provenance import file_sha256
 from digitlab.report import tables
-from digitlab.serve.export import TABLE_NAME
 
 
 def replace_section(text: str, name: str, content: str) -> str:
@@ -45,8 +44,8 @@ def sections(models_dir: Path | None = None, results_dir: Path | None = None) ->
         "main-job": (models_dir / "main_job_times.json", lambda: tables.main_job_table(models_dir)),
         "results": (models_dir / "comparison.csv",
                     lambda: tables.results_markdown(models_dir / "comparison.csv")),
-        "exports": (models_dir / TABLE_NAME,
-                    lambda: tables.exports_markdown(models_dir / TABLE_NAME)),
+        "exports": (models_dir / config.EXPORTS_TABLE,
+                    lambda: tables.exports_markdown(models_dir / config.EXPORTS_TABLE)),
         "transfer": (models_dir / "transfer.json",
                      lambda: tables.transfer_table(models_dir / "transfer.json")),
         "custom-images": (results / "custom_images.md", (results / "custom_images.md").read_text),

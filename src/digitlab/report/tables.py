@@ -8,7 +8,6 @@ import pandas as pd
 from digitlab import config
 from digitlab.errors import DigitlabError
 from digitlab.mnist.speed import SPEED_BATCH_SIZE
-from digitlab.serve.export import TABLE_NAME
 
 
 def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
@@ -68,7 +67,7 @@ def exports_markdown(table: pd.DataFrame | str | Path | None = None) -> str:
     if isinstance(table, pd.DataFrame):
         frame = table
     else:
-        csv_path = Path(table or config.MODELS_DIR / TABLE_NAME)
+        csv_path = Path(table or config.MODELS_DIR / config.EXPORTS_TABLE)
         if not csv_path.is_file():
             raise FileNotFoundError(f"{csv_path}: no export table yet; run notebook 07 "
                                     "or `digitlab.serve.export.measure_exports` first.")

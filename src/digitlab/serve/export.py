@@ -22,7 +22,6 @@ from digitlab.serve.runtimes import load_runner, predict_in_batches
 EXPORTS = {"float32": "_float32.tflite", "int8": "_int8.tflite", "onnx": ".onnx"}
 REPRESENTATIVE_IMAGES = 500  # training images that calibrate the int8 ranges
 ONNX_OPSET = 17
-TABLE_NAME = "exports.csv"
 
 
 def _serving_function(model):
@@ -167,7 +166,7 @@ def measure_exports(paths: dict[str, Path], x_test: np.ndarray, y_test: np.ndarr
     table.insert(5, "accuracy_change",
                  (table["test_accuracy"] - keras_row["test_accuracy"]).round(2))
     if save_to != "":
-        save_to = Path(save_to or config.MODELS_DIR / TABLE_NAME)
+        save_to = Path(save_to or config.MODELS_DIR / config.EXPORTS_TABLE)
         write_text_atomically(save_to, table.to_csv(index=False))
     return table
 
