@@ -75,7 +75,7 @@ def weights(path: Path) -> list[np.ndarray]:
 
 def test_a_killed_run_resumes_to_the_same_weights(mnist_dir, tmp_path):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
-    assert start(mnist_dir, whole).wait(timeout=600) == 0
+    uninterrupted_run = start(mnist_dir, whole)  # beside the killed one: the test takes less
     killed.mkdir()
     previous = killed / "cnn.keras"
     models.build_mlp(name="cnn").save(previous)  # an earlier model that must stay intact
@@ -96,6 +96,8 @@ def test_a_killed_run_resumes_to_the_same_weights(mnist_dir, tmp_path):
     assert again.returncode == 0, output
     assert f"Resuming cnn after epoch {done}" in output
     assert not state.exists()
+    output, _ = uninterrupted_run.communicate(timeout=600)
+    assert uninterrupted_run.returncode == 0, output
     for a, b in zip(weights(whole / "cnn.keras"), weights(previous), strict=True):
         np.testing.assert_array_equal(a, b)
     resumed = json.loads((killed / "cnn.metrics.json").read_text())
