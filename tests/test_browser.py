@@ -45,10 +45,11 @@ def start_browser(profile: Path):
     return webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
 
 
-def draw_with_mouse(driver, strokes: list[list[tuple[float, float]]], steps: int = 6,
+def draw_with_mouse(driver, strokes: list[list[tuple[float, float]]],
                     element_id: str = "sketchpad",
                     area: tuple[float, float] | None = None) -> None:
-    """Draw strokes (fractions of the drawing area) on a sketchpad with mouse drags.
+    """Draw strokes (fractions of the drawing area) on a sketchpad with mouse drags, one move
+    per point (the sketchpad draws the line between; each move costs the page a repaint).
 
     Args:
         area: the drawing area's (width, height) in CSS pixels, centred in the canvas element;
@@ -71,11 +72,8 @@ def draw_with_mouse(driver, strokes: list[list[tuple[float, float]]], steps: int
             canvas, *offset(*stroke[0])).pause(0.05).perform()
         actions = ActionChains(driver, duration=10)
         actions.move_to_element_with_offset(canvas, *offset(*stroke[0])).click_and_hold()
-        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
-            for step in range(1, steps + 1):
-                t = step / steps
-                actions.move_to_element_with_offset(canvas, *offset(x0 + (x1 - x0) * t,
-                                                                     y0 + (y1 - y0) * t))
+        for point in stroke[1:]:
+            actions.move_to_element_with_offset(canvas, *offset(*point))
         actions.release().perform()
 
 
