@@ -173,6 +173,27 @@ def test_notebook_runs_in_quick_mode(path, quick_output):
     assert not [output for output in outputs if output.get("output_type") == "error"]
 
 
+def test_notebook_05_table_equals_evaluate_on_the_chain_models(quick_output, mnist_dir):
+    # Notebook 05 ran above on the models notebooks 03 and 04 saved in quick mode.
+    import pandas as pd
+
+    from digitlab.mnist import data, evaluate
+
+    models_dir = quick_output / "models"
+    assert (models_dir / "comparison.csv").is_file(), "run with the notebooks above"
+    table = pd.read_csv(models_dir / "comparison.csv", index_col="model")
+    _, (x_test, y_test) = data.load_mnist(mnist_dir)
+    for name, model in evaluate.load_models(("mlp", "cnn"), models_dir).items():
+        size = int(table.loc[name, "test_images"])
+        result = evaluate.predict(model, x_test[:size], y_test[:size])
+        assert table.loc[name, "test_accuracy"] == pytest.approx(result.accuracy)
+        assert table.loc[name, "test_errors"] == result.errors
+    figures = {path.stem for path in (quick_output / "figures").glob("05_*.png")}
+    assert {"05_confusion_counts", "05_confusion_normalized", "05_misclassified_mlp",
+            "05_misclassified_cnn", "05_misclassified_both", "05_grid_mlp", "05_grid_cnn",
+            "05_reliability", "05_robustness"} <= figures
+
+
 def test_the_tflog_command_drops_tensorflow_lines_from_what_it_copies():
     import subprocess
 
