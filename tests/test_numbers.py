@@ -75,6 +75,19 @@ def test_dots_and_dashes_between_digits_are_left_out(predictor):
     assert read.read_number(Image.fromarray(picture), predictor.classify).number == "1986"
 
 
+def test_an_underline_in_a_line_of_digits_is_left_out():
+    # An underline that reaches into the digits' line (a photo's slant, a descender) stood
+    # under the first digit like a 5's bar: it was joined to it and the whole was cut into 2s
+    # (a composed "046" was read "212246").
+    digits = [((0, 40, x, x + 25), np.ones((40, 25), bool)) for x in (10, 45, 80)]
+    underline = ((37, 47, 5, 110), np.ones((10, 105), bool))  # slanted: 10 rows high
+    candidates = layout.line_candidates(sorted([*digits, underline], key=lambda p: p[0][2]))
+    assert [candidate.box for candidate in candidates] == [box for box, _ in digits]
+    bar = ((0, 6, 12, 30), np.ones((6, 18), bool))  # a 5's bar stays joined to its digit
+    body = ((10, 40, 10, 32), np.ones((30, 22), bool))
+    assert [c.box for c in layout.line_candidates([bar, body])] == [(0, 40, 10, 32)]
+
+
 def test_touching_digits_are_cut_where_the_classifier_is_surest(predictor):
     """MNIST validation digits composed with gaps below zero: they touch or overlap."""
     from digitlab.mnist.data import load_mnist

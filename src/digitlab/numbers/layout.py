@@ -38,6 +38,9 @@ MAX_DIGITS_IN_ONE = 4  # the most digits one candidate is cut into
 NUMBER_GAP = 1.5  # a gap this many digit heights wide parts two numbers on one line,
 SPACING = 3.0  # when it is also this many times the line's usual gap between digits
 UNDERLINE = 0.5  # a thin straight line across this share of the picture is no digit
+# A piece flatter than SEPARATOR line heights and longer than this many is an underline or a
+# strike-through under part of a number (a 5's bar or a 7's is shorter than one).
+UNDERLINE_LENGTH = 1.5
 SLANT = 40  # degrees: lines of writing may rise or fall this much (a photo taken askew)
 
 
@@ -227,6 +230,8 @@ def line_candidates(line: list[tuple[Box, np.ndarray]]) -> list[Candidate]:
     for piece in sorted(line, key=lambda item: item[0][2]):
         box = piece[0]
         if height(box) < SPECK * line_height and width(box) < SPECK * line_height:
+            continue
+        if height(box) < SEPARATOR * line_height and width(box) > UNDERLINE_LENGTH * line_height:
             continue
         if merged:
             last = merged[-1][0]
