@@ -88,6 +88,20 @@ def test_an_underline_in_a_line_of_digits_is_left_out():
     assert [c.box for c in layout.line_candidates([bar, body])] == [(0, 40, 10, 32)]
 
 
+@pytest.mark.parametrize("number, rise", [("2026", 0), ("2026", -8), ("4719", 0),
+                                          ("4719", 8), ("4719", -8)])
+def test_an_underline_touching_the_digits_is_left_out(predictor, number, rise):
+    from PIL import ImageDraw
+
+    picture = written([number])
+    rows, columns = np.nonzero(np.asarray(picture) < 128)
+    # Through the lowest digit's foot, a little askew (a photo): it joined the digits into one
+    # piece, cut into 2s ("2026" was read "2202", "4719" "22224").
+    ImageDraw.Draw(picture).line([(columns.min() - 10, rows.max() - 1),
+                                  (columns.max() + 10, rows.max() - 1 - rise)], fill=0, width=4)
+    assert read.read_number(picture, predictor.classify).number == number
+
+
 def test_touching_digits_are_cut_where_the_classifier_is_surest(predictor):
     """MNIST validation digits composed with gaps below zero: they touch or overlap."""
     from digitlab.mnist.data import load_mnist

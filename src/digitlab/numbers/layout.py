@@ -42,6 +42,7 @@ UNDERLINE = 0.5  # a thin straight line across this share of the picture is no d
 # strike-through under part of a number (a 5's bar or a 7's is shorter than one).
 UNDERLINE_LENGTH = 1.5
 SLANT = 40  # degrees: lines of writing may rise or fall this much (a photo taken askew)
+UNDERLINE_SLANTS = np.arange(-6.0, 6.1, 1.0)  # degrees: underlines askew in a photo
 
 
 @dataclass
@@ -87,7 +88,33 @@ def ink_mask(ink: np.ndarray, drawing: bool) -> np.ndarray:
     # Edges go before lines: a line removed along the border would part an edge from it.
     mask &= ~edge_pieces(mask)
     # An underline or a rule under a number spans much of the picture, but not all of it.
-    return remove_long_lines(mask, span=UNDERLINE)
+    return remove_underlines(remove_long_lines(mask, span=UNDERLINE))
+
+
+def remove_underlines(mask: np.ndarray) -> np.ndarray:
+    """`mask` without the straight runs of ink longer than UNDERLINE of its width, however
+    little askew (UNDERLINE_SLANTS): an underline in a photo, even where it touches the digits.
+    Only the line's own rows go; the digits it touches keep the rest of their strokes."""
+    height, width = mask.shape
+    length = int(UNDERLINE * width)
+    if length < 8:
+        return mask
+    columns = np.arange(width)
+    ink_rows, ink_columns = np.nonzero(mask)
+    drop = np.zeros_like(mask)
+    for slant in UNDERLINE_SLANTS:
+        shifts = np.round(columns * np.tan(np.radians(slant))).astype(int)
+        shifts -= shifts.min()
+        if np.bincount(ink_rows + shifts[ink_columns]).max(initial=0) < length:
+            continue  # no row at this slant holds that much ink: usually none does
+        rows = np.arange(height)[:, np.newaxis] + shifts  # each column moved down its shift
+        sheared = np.zeros((height + int(shifts.max()), width), bool)
+        sheared[rows, columns] = mask
+        # Pixels inside a straight run of `length` in a row (O(n) whatever the length).
+        inside = ndimage.uniform_filter1d(sheared.astype(np.float32), length, axis=1) > 0.999
+        inside = ndimage.maximum_filter1d(inside, length, axis=1) & sheared
+        drop |= inside[rows, columns]
+    return mask & ~drop
 
 
 def edge_pieces(mask: np.ndarray) -> np.ndarray:
