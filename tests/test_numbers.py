@@ -102,6 +102,17 @@ def test_an_underline_touching_the_digits_is_left_out(predictor, number, rise):
     assert read.read_number(picture, predictor.classify).number == number
 
 
+def test_one_digit_wider_than_tall_is_not_taken_for_a_sheet_turned_sideways(predictor):
+    from digitlab.mnist.data import load_mnist
+    from digitlab.mnist.pipeline import split_validation
+
+    (x_train, y_train), _ = load_mnist()
+    _, (x_val, y_val) = split_validation(x_train, y_train, 5000, 42)
+    picture, label = synthetic.make_numbers(x_val, y_val, 10, seed=1)[9]
+    assert label == "2"  # a wide 2, underlined: turned a quarter, it read as a surer 1
+    assert read.read_number(picture, predictor.classify, predictor.check.threshold).number == "2"
+
+
 def test_touching_digits_are_cut_where_the_classifier_is_surest(predictor):
     """MNIST validation digits composed with gaps below zero: they touch or overlap."""
     from digitlab.mnist.data import load_mnist

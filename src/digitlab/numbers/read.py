@@ -163,9 +163,9 @@ def read_number(source: reading.ImageSource, classify: Classifier,
                 threshold: float = 0.0) -> NumberRead:
     """Read the handwritten number(s) in a picture.
 
-    A sheet may be photographed sideways: when most digit candidates are wider than tall, the
-    picture is also read turned a quarter either way, and the reading the classifier is surest
-    of wins.
+    A sheet may be photographed sideways: when there are several digit candidates and most are
+    wider than tall, the picture is also read turned a quarter either way, and the reading the
+    classifier is surest of wins (one digit wider than tall, a 2 or a 0, says nothing of that).
 
     Args:
         classify: model inputs -> (probabilities, digit-likeness), e.g. a `Predictor`'s.
@@ -176,9 +176,9 @@ def read_number(source: reading.ImageSource, classify: Classifier,
     scale = max(size) / max(ink.shape) if size else 1.0
     upright = find_layout(ink, drawing)
     aspects = [width(c.box) / height(c.box) for number in upright for c in number]
-    # Digits are taller than wide: most candidates wider than tall are digits lying on
-    # their side.
-    sideways = bool(aspects) and float(np.median(aspects)) > 1.0
+    # Digits are taller than wide: most of several candidates wider than tall are digits
+    # lying on their side.
+    sideways = len(aspects) > 1 and float(np.median(aspects)) > 1.0
     best = (*read_lines(upright, ink, classify, threshold), 0)
     for turns in TURNS if sideways else ():
         turned = np.rot90(ink, turns)
