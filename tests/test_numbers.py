@@ -113,6 +113,16 @@ def test_one_digit_wider_than_tall_is_not_taken_for_a_sheet_turned_sideways(pred
     assert read.read_number(picture, predictor.classify, predictor.check.threshold).number == "2"
 
 
+def test_a_comma_cut_off_touching_digits_is_no_digit():
+    mask = np.zeros((40, 64), bool)
+    mask[:, 0:26] = mask[:, 38:64] = True  # two digits ...
+    mask[32:40, 26:38] = True  # ... joined by a comma on the baseline
+    candidate = layout.Candidate((0, 40, 0, 64), mask, [28, 35], True)
+    ways = read.cut_ways(candidate)
+    assert all(layout.height(box) >= layout.SEPARATOR * 40 for way in ways for box, _ in way)
+    assert [(0, 40, 0, 28), (0, 40, 35, 64)] in [[box for box, _ in way] for way in ways]
+
+
 def test_touching_digits_are_cut_where_the_classifier_is_surest(predictor):
     """MNIST validation digits composed with gaps below zero: they touch or overlap."""
     from digitlab.mnist.data import load_mnist

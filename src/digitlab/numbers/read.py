@@ -18,7 +18,15 @@ import numpy as np
 
 from digitlab.images import reading
 from digitlab.images.preprocess import digit_ink, fit_and_centre, normalise_strokes
-from digitlab.numbers.layout import Box, Candidate, find_layout, height, ink_map, width
+from digitlab.numbers.layout import (
+    SEPARATOR,
+    Box,
+    Candidate,
+    find_layout,
+    height,
+    ink_map,
+    width,
+)
 
 # (n, 28, 28) model inputs -> ((n, 10) probabilities, (n,) digit-likeness)
 Classifier = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -94,6 +102,9 @@ def cut_ways(candidate: Candidate) -> list[list[tuple[Box, np.ndarray]]]:
                                           / (DIGIT_ASPECT * height(candidate.box))))
     ways = [split(candidate.box, candidate.mask, tuple(sorted(chosen)))
             for count in range(1, most + 1) for chosen in combinations(candidate.cuts, count)]
+    # A part as short as a separator is the dot or comma that touched a digit, not a digit.
+    low = SEPARATOR * height(candidate.box)
+    ways = [[part for part in way if height(part[0]) >= low] for way in ways]
     return [way for way in ways if way]
 
 
