@@ -123,6 +123,22 @@ def test_a_comma_cut_off_touching_digits_is_no_digit():
     assert [(0, 40, 0, 28), (0, 40, 35, 64)] in [[box for box, _ in way] for way in ways]
 
 
+def test_digits_leaning_into_each_other_are_cut_along_the_gap_between_them():
+    # Two strokes leaning right, 4 columns apart: every straight cut between them runs through
+    # ink, the path of least ink runs down the slanted gap.
+    rows = np.arange(40)[:, np.newaxis]
+    columns = np.arange(60)
+    lean = rows // 4  # 10 columns over the height
+    mask = ((columns >= 20 - lean) & (columns < 28 - lean)) | ((columns >= 32 - lean)
+                                                                 & (columns < 40 - lean))
+    assert all(mask[:, column].any() for column in range(22, 36))
+    path = read.cut_path(mask, 30)
+    assert not mask[np.arange(40), path].any()
+    candidate = layout.Candidate((0, 40, 0, 60), mask, [30], True)
+    assert any(len(way) == 2 and all(part.sum() == 8 * 40 for _, part in way)
+               for way in read.cut_ways(candidate))
+
+
 def test_touching_digits_are_cut_where_the_classifier_is_surest(predictor):
     """MNIST validation digits composed with gaps below zero: they touch or overlap."""
     from digitlab.mnist.data import load_mnist

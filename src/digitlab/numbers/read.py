@@ -79,31 +79,64 @@ def model_input(ink: np.ndarray, box: Box, mask: np.ndarray) -> np.ndarray:
     return fit_and_centre(normalise_strokes(digit_ink(ink, whole)))
 
 
-def split(box: Box, mask: np.ndarray, columns: tuple[int, ...]) -> list[tuple[Box, np.ndarray]]:
-    """A candidate cut at `columns` (within its box): each part, trimmed to its ink."""
+def cut_path(mask: np.ndarray, column: int) -> np.ndarray:
+    """The cut from top to bottom near `column` that crosses the least ink: each row's column,
+    moving at most one column a row and at most a quarter of the height from `column`
+    (touching digits lean into each other; a straight cut runs through one of them)."""
+    height, width = mask.shape
+    reach, margin = max(1, height // 4), max(2, width // 6)  # as far from the ends as `column`
+    low, high = max(margin, column - reach), min(width - margin, column + reach + 1)
+    cost = mask[:, low:high].astype(np.float32) + 0.01 * np.abs(np.arange(low, high) - column)
+    total = cost[0].copy()
+    came = np.zeros(cost.shape, np.int8)
+    for row in range(1, height):
+        options = np.stack([np.r_[np.inf, total[:-1]], total, np.r_[total[1:], np.inf]])
+        step = np.argmin(options, axis=0)
+        total = options[step, np.arange(len(total))] + cost[row]
+        came[row] = step - 1
+    path = np.empty(height, int)
+    path[-1] = int(np.argmin(total))
+    for row in range(height - 1, 0, -1):
+        path[row - 1] = path[row] + came[row, path[row]]
+    return path + low
+
+
+def split(box: Box, mask: np.ndarray, cuts: list[np.ndarray]) -> list[tuple[Box, np.ndarray]]:
+    """A candidate cut along `cuts` (each a column for every row, left to right, within its
+    box): each part, trimmed to its ink."""
     parts = []
-    edges = [0, *columns, mask.shape[1]]
+    height, width = mask.shape
+    edges = [np.zeros(height, int), *cuts, np.full(height, width)]
+    for i in range(1, len(edges)):  # keep the cuts in order where they come close
+        edges[i] = np.maximum(edges[i], edges[i - 1])
+    x = np.arange(width)
     for left, right in zip(edges[:-1], edges[1:], strict=True):
-        part = mask[:, left:right]
+        part = mask & (x >= left[:, np.newaxis]) & (x < right[:, np.newaxis])
         rows, cols = np.nonzero(part)
         if not len(rows):
             continue
         inner = (rows.min(), rows.max() + 1, cols.min(), cols.max() + 1)
-        parts.append(((box[0] + inner[0], box[0] + inner[1], box[2] + left + inner[2],
-                       box[2] + left + inner[3]),
+        parts.append(((box[0] + inner[0], box[0] + inner[1], box[2] + inner[2],
+                       box[2] + inner[3]),
                       part[inner[0]: inner[1], inner[2]: inner[3]]))
     return parts
 
 
 def cut_ways(candidate: Candidate) -> list[list[tuple[Box, np.ndarray]]]:
     """The ways to cut a candidate: at every choice of its cut places, into up to one part
-    more than its width holds (a narrow 1 among them)."""
+    more than its width holds (a narrow 1 among them); straight down each place, and, for a
+    candidate wider than the line's digits are tall, also along the least-ink path near it."""
     most = min(len(candidate.cuts), round(width(candidate.box)
                                           / (DIGIT_ASPECT * height(candidate.box))))
-    ways = [split(candidate.box, candidate.mask, tuple(sorted(chosen)))
-            for count in range(1, most + 1) for chosen in combinations(candidate.cuts, count)]
+    rows = height(candidate.box)
+    kinds = [{column: np.full(rows, column) for column in candidate.cuts}]
+    if candidate.wide:
+        kinds.append({column: cut_path(candidate.mask, column) for column in candidate.cuts})
+    ways = [split(candidate.box, candidate.mask, [paths[column] for column in sorted(chosen)])
+            for count in range(1, most + 1) for chosen in combinations(candidate.cuts, count)
+            for paths in kinds]
     # A part as short as a separator is the dot or comma that touched a digit, not a digit.
-    low = SEPARATOR * height(candidate.box)
+    low = SEPARATOR * rows
     ways = [[part for part in way if height(part[0]) >= low] for way in ways]
     return [way for way in ways if way]
 
