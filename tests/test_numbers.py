@@ -139,6 +139,16 @@ def test_digits_leaning_into_each_other_are_cut_along_the_gap_between_them():
                for way in read.cut_ways(candidate))
 
 
+def test_a_small_0_beside_a_long_tailed_7_is_a_digit_not_a_dot():
+    # Measured against the tallest piece (the 7's tail), a 0 written small looked like a dot.
+    heights = {"7": 60, "2": 40, "0": 22, "3": 40}
+    line = [((0, size, 30 * i, 30 * i + 20), np.ones((size, 20), bool))
+            for i, size in enumerate(heights.values())]
+    assert len(layout.line_candidates(line)) == 4
+    dot = ((34, 40, 125, 131), np.ones((6, 6), bool))  # a dot stays no digit
+    assert len(layout.line_candidates([*line, dot])) == 4
+
+
 def test_touching_digits_are_cut_where_the_classifier_is_surest(predictor):
     """MNIST validation digits composed with gaps below zero: they touch or overlap."""
     from digitlab.mnist.data import load_mnist

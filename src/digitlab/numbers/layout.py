@@ -271,7 +271,9 @@ def line_candidates(line: list[tuple[Box, np.ndarray]]) -> list[Candidate]:
                 merged[-1] = merge(merged[-1], piece)
                 continue
         merged.append(piece)
-    digits_height = max(height(box) for box, _ in merged)
+    # The digits' height: the upper quartile of the pieces' heights, not the tallest (a 7 or a 9
+    # with a long tail would make a small 0 look like a dot).
+    digits_height = float(np.percentile([height(box) for box, _ in merged], 75))
     return [Candidate(box, mask,
                       cut_places(mask) if width(box) > NARROW * digits_height else [],
                       width(box) > WIDE * digits_height)
