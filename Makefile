@@ -27,9 +27,9 @@ $(UV_STAMP):
 # On Python 3.11 on Linux: exactly the lock's packages (sync removes any others), each checked
 # against its hashes, then this package editable without dependencies (the lock has them all).
 # Any other Python or system has no lock: requirements.txt's pins, without hashes.
-# Compiled to bytecode once here (about 20 s): where PYTHONDONTWRITEBYTECODE is set, as on this
-# project's machines, Python would otherwise compile TensorFlow's sources at every start,
-# 12 s instead of 5 for `import tensorflow`, in every notebook kernel and test subprocess.
+# Compiled to bytecode once here: where PYTHONDONTWRITEBYTECODE is set, as on this project's
+# machines, Python would otherwise compile TensorFlow's sources again in every process, every
+# notebook kernel and test subprocess.
 $(STAMP): $(LOCK) requirements.txt pyproject.toml | $(UV_STAMP)
 	@if $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) or sys.platform != "linux")'; then \
 		set -x; \

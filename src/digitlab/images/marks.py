@@ -28,6 +28,13 @@ def remove_frame(mask: np.ndarray, depth: int = 3) -> np.ndarray:
     return mask
 
 
+def in_long_runs(mask: np.ndarray, length: int) -> np.ndarray:
+    """The pixels of `mask` inside a run of at least `length` along its rows (O(n) whatever
+    the length)."""
+    inside = ndimage.uniform_filter1d(mask.astype(np.float32), length, axis=1) > 0.999
+    return ndimage.maximum_filter1d(inside, length, axis=1) & mask
+
+
 def remove_long_lines(mask: np.ndarray, fraction: float = 0.6, span: float = 0.9,
                       ruled: int = 3) -> np.ndarray:
     """Drop thin straight horizontal/vertical lines that cannot be a digit's stroke.
@@ -52,10 +59,7 @@ def remove_long_lines(mask: np.ndarray, fraction: float = 0.6, span: float = 0.9
         if not groups:
             continue
         rows = np.concatenate(groups)
-        candidate = lines[rows].astype(np.float32)
-        # Pixels inside a straight run of `length` (O(n) whatever the length).
-        inside = ndimage.uniform_filter1d(candidate, length, axis=1) > 0.999
-        inside = ndimage.maximum_filter1d(inside, length, axis=1) & lines[rows]
+        inside = in_long_runs(lines[rows], length)
         # The longest run in each row, then in each line (a group of adjacent rows).
         runs, _ = ndimage.label(inside, structure=[[0, 0, 0], [1, 1, 1], [0, 0, 0]])
         run_length = np.bincount(runs.ravel())

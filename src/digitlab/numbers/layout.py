@@ -13,7 +13,7 @@ from scipy import ndimage
 
 from digitlab.images import reading
 from digitlab.images.ink import canvas_ink, ink_image, ink_polarity
-from digitlab.images.marks import is_edge, remove_frame, remove_long_lines
+from digitlab.images.marks import in_long_runs, is_edge, remove_frame, remove_long_lines
 from digitlab.images.segment import (
     INK_SHARE,
     MIN_CONTRAST,
@@ -110,10 +110,7 @@ def remove_underlines(mask: np.ndarray) -> np.ndarray:
         rows = np.arange(height)[:, np.newaxis] + shifts  # each column moved down its shift
         sheared = np.zeros((height + int(shifts.max()), width), bool)
         sheared[rows, columns] = mask
-        # Pixels inside a straight run of `length` in a row (O(n) whatever the length).
-        inside = ndimage.uniform_filter1d(sheared.astype(np.float32), length, axis=1) > 0.999
-        inside = ndimage.maximum_filter1d(inside, length, axis=1) & sheared
-        drop |= inside[rows, columns]
+        drop |= in_long_runs(sheared, length)[rows, columns]
     return mask & ~drop
 
 
