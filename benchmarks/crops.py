@@ -13,6 +13,7 @@ makes it); the test digits are for reporting only. Every image goes through
 digits") counts as wrong.
 
 Run: .venv/bin/python benchmarks/crops.py [--split validation|test] [--limit 1000] [--model PATH]
+     [--check PATH]
 Writes benchmarks/results/crops.json and crops.md (test split), or crops_validation.json and
 crops_validation.md (validation split).
 """
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=str(config.MODELS_DIR / "cnn.keras"))
+    parser.add_argument("--check", default=None, help="default: models/digit_check.keras")
     parser.add_argument("--split", choices=["validation", "test"], default="test")
     parser.add_argument("--limit", type=int, default=1000, help="digits per variant")
     parser.add_argument("--results", default=str(RESULTS_DIR), help="where to write results")
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     images, labels = digits(args.split)
     images, labels = images[: args.limit], labels[: args.limit].astype(int)
     proxies = [variants(image) for image in images]
-    predictor = Predictor(args.model)
+    predictor = Predictor(args.model, args.check)
     start = time.perf_counter()
     results = {"model": Path(args.model).name, "model_sha256": file_sha256(args.model),
                "check": predictor.check.provenance(), "split": args.split,

@@ -10,7 +10,9 @@ mirrored, turned or overlaid), every one made into a picture and run through `pr
 `predict` does, so that the two sides differ in shape only. Its output, the *digit-likeness*
 (one minus the probability of "not a digit"), is compared with a threshold chosen on validation
 pictures (MNIST digits the digit models hold out, and non-digits drawn with another seed): the
-highest that wrongly rejects at most FALSE_REJECTIONS of the validation digits. The MNIST test
+highest that wrongly rejects at most FALSE_REJECTIONS of the validation digits. The check is
+the mean of two such networks trained from different seeds on the same pictures: one network's
+verdict on an unusual shape depends on its seed, and the mean of two is steadier. The MNIST test
 set chooses nothing. It does not depend on the digit model, so a fine-tuned or exported model
 keeps it.
 
@@ -36,6 +38,7 @@ CHECK_NAME = "digit_check"
 NOT_A_DIGIT = "not a digit"  # the `reason` predict gives when the check says no
 FALSE_REJECTIONS = 0.005  # share of validation digits the threshold may reject
 SEED = 42
+MEMBER_SEEDS = (42, 7)  # the networks averaged, one per Keras seed
 VALIDATION_SIZE = 5000  # the digit recipes' validation split (same seed: the same images)
 TRAIN_COUNT, VALIDATION_COUNT = 20000, 2500  # pictures per side (digits, non-digits)
 # Of the training digits, the share drawn by the generator with the non-digits' pens, so that
@@ -85,7 +88,7 @@ def pictures(count: int, digits: tuple[np.ndarray, np.ndarray], rng: np.random.G
     return np.stack(inputs), np.array(targets, np.int64), kinds
 
 
-def build_checker():
+def build_checker(name: str = CHECK_NAME):
     """A small CNN: (n, 28, 28, 1) prepared images in, (n, 11) probabilities out (the ten
     digits, then "not a digit"). Small shifts, turns and zooms while training only."""
     import keras
@@ -104,6 +107,16 @@ def build_checker():
     x = layers.Dense(128, activation="relu")(x)
     x = layers.Dropout(0.3)(x)
     outputs = layers.Dense(NOT_A_DIGIT_CLASS + 1, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def average(members: list):
+    """One model whose probabilities are the mean of the `members`' (one file to save)."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((28, 28, 1))
+    outputs = layers.Average()([member(inputs) for member in members])
     return keras.Model(inputs, outputs, name=CHECK_NAME)
 
 
@@ -144,13 +157,17 @@ def train(mnist, quick: bool = False, out_dir: Path | None = None) -> dict:
     x_fit, y_fit, _ = pictures(int(TRAIN_COUNT * scale), training, rng, GENERATED_SHARE)
     x_val, y_val, val_kinds = pictures(int(VALIDATION_COUNT * scale), validation,
                                        np.random.default_rng(SEED + 1))
-    keras.utils.set_random_seed(SEED)
-    model = build_checker()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    history = model.fit(x_fit[..., np.newaxis], y_fit, batch_size=BATCH_SIZE,
-                        epochs=1 if quick else EPOCHS, validation_data=(x_val[..., None], y_val),
-                        verbose=2)
+    members = []
+    for seed in MEMBER_SEEDS:
+        keras.utils.set_random_seed(seed)
+        member = build_checker(f"{CHECK_NAME}_seed_{seed}")
+        member.compile(optimizer=keras.optimizers.Adam(1e-3),
+                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        member.fit(x_fit[..., np.newaxis], y_fit, batch_size=BATCH_SIZE,
+                   epochs=1 if quick else EPOCHS, validation_data=(x_val[..., None], y_val),
+                   verbose=2)
+        members.append(member)
+    model = average(members)
     scores = 1.0 - model.predict(x_val[..., np.newaxis], batch_size=1024, verbose=0)[:, -1]
     threshold = choose_threshold(scores[y_val != NOT_A_DIGIT_CLASS])
     out_dir = Path(out_dir) if out_dir else config.MODELS_DIR
@@ -168,7 +185,7 @@ def train(mnist, quick: bool = False, out_dir: Path | None = None) -> dict:
         "validation_rejected": rejection_by_kind(scores, val_kinds, threshold),
         "training_pictures": {"digits": int((y_fit != NOT_A_DIGIT_CLASS).sum()),
                               "non_digits": int((y_fit == NOT_A_DIGIT_CLASS).sum())},
-        "epochs": len(history.history["loss"]), "quick": quick,
+        "member_seeds": list(MEMBER_SEEDS), "epochs": 1 if quick else EPOCHS, "quick": quick,
         "seconds": round(time.perf_counter() - start, 1),
     }
     write_text_atomically(out_dir / f"{CHECK_NAME}.json", json.dumps(record, indent=2) + "\n")
