@@ -139,6 +139,15 @@ def test_digits_leaning_into_each_other_are_cut_along_the_gap_between_them():
                for way in read.cut_ways(candidate))
 
 
+def test_a_curved_cut_that_runs_straight_is_not_classified_twice():
+    mask = np.zeros((40, 60), bool)
+    mask[:, 0:26] = mask[:, 34:60] = True  # two digits with a clean upright gap between them
+    candidate = layout.Candidate((0, 40, 0, 60), mask, [30], True)
+    assert (read.cut_path(mask, 30) == 30).all()
+    assert [[box for box, _ in way] for way in read.cut_ways(candidate)] == [
+        [(0, 40, 0, 26), (0, 40, 34, 60)]]
+
+
 def test_a_small_0_beside_a_long_tailed_7_is_a_digit_not_a_dot():
     # Measured against the tallest piece (the 7's tail), a 0 written small looked like a dot.
     heights = {"7": 60, "2": 40, "0": 22, "3": 40}

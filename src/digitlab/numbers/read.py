@@ -129,12 +129,18 @@ def cut_ways(candidate: Candidate) -> list[list[tuple[Box, np.ndarray]]]:
     most = min(len(candidate.cuts), round(width(candidate.box)
                                           / (DIGIT_ASPECT * height(candidate.box))))
     rows = height(candidate.box)
-    kinds = [{column: np.full(rows, column) for column in candidate.cuts}]
-    if candidate.wide:
-        kinds.append({column: cut_path(candidate.mask, column) for column in candidate.cuts})
-    ways = [split(candidate.box, candidate.mask, [paths[column] for column in sorted(chosen)])
-            for count in range(1, most + 1) for chosen in combinations(candidate.cuts, count)
-            for paths in kinds]
+    curved = ({column: cut_path(candidate.mask, column) for column in candidate.cuts}
+              if candidate.wide else {})
+    bent = {column for column, path in curved.items() if (path != column).any()}
+    ways = []
+    for count in range(1, most + 1):
+        for chosen in combinations(candidate.cuts, count):
+            columns = sorted(chosen)
+            ways.append(split(candidate.box, candidate.mask,
+                              [np.full(rows, column) for column in columns]))
+            if bent.intersection(columns):  # else the curved cut is the straight one again
+                ways.append(split(candidate.box, candidate.mask,
+                                  [curved[column] for column in columns]))
     # A part as short as a separator is the dot or comma that touched a digit, not a digit.
     low = SEPARATOR * rows
     ways = [[part for part in way if height(part[0]) >= low] for way in ways]
