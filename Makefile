@@ -67,6 +67,7 @@ results: install
 	$(PY) benchmarks/custom_images.py $(NO_TF_LOG)
 	$(PY) benchmarks/predict_speed.py $(NO_TF_LOG)
 	$(PY) benchmarks/not_digits.py $(NO_TF_LOG)
+	$(PY) benchmarks/check_threshold.py $(NO_TF_LOG)
 	$(PY) benchmarks/crops.py --split validation $(NO_TF_LOG)
 	$(PY) benchmarks/crops.py --split test $(NO_TF_LOG)
 	$(PY) benchmarks/read_numbers.py $(NO_TF_LOG)

@@ -90,6 +90,23 @@ def test_not_digit_benchmark_names_both_models_and_compares_two_approaches(tmp_p
     assert "rejected by top probability" in (tmp_path / "not_digits.md").read_text()
 
 
+def test_threshold_benchmark_names_the_check_and_scores_every_draw(tmp_path):
+    script = config.PROJ_ROOT / "benchmarks" / "check_threshold.py"
+    done = subprocess.run([sys.executable, str(script), "--seeds", "43", "5", "--count", "100",
+                           "--results", str(tmp_path)], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    saved = json.loads((tmp_path / "check_threshold.json").read_text())
+    check = config.PROJ_ROOT / "models" / "digit_check.keras"
+    assert saved["check"]["model_sha256"] == file_sha256(check)
+    assert [draw["seed"] for draw in saved["draws"]] == [43, 5]
+    assert all(draw["digits"] >= 95 for draw in saved["draws"])  # prepare may find no ink
+    for draw in [*saved["draws"], saved["together"]]:
+        assert 0 <= draw["rejected_at_committed"] <= 1 and draw["threshold_chosen"] >= 0
+    assert saved["together"]["digits"] == sum(draw["digits"] for draw in saved["draws"])
+    assert "all draws together" in (tmp_path / "check_threshold.md").read_text()
+
+
 def test_number_benchmark_scores_each_set_and_names_both_models(tmp_path):
     script = config.PROJ_ROOT / "benchmarks" / "read_numbers.py"
     done = subprocess.run([sys.executable, str(script), "--count", "6", "--data",
