@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+",
                         default=[digit_check.SEED + 1, 99, 100, 101])
     parser.add_argument("--count", type=int, default=digit_check.VALIDATION_COUNT,
-                        help="digit pictures per draw (and as many non-digits, not scored)")
+                        help="digit pictures per draw")
     parser.add_argument("--results", default=str(RESULTS_DIR), help="where to write results")
     args = parser.parse_args(argv)
     check = DigitCheck.load(args.check)
@@ -43,9 +43,10 @@ def main(argv: list[str] | None = None) -> None:
                                      digit_check.SEED)
     draws, every_score = [], []
     for seed in args.seeds:
-        pictures, classes, _ = digit_check.pictures(args.count, validation,
-                                                    np.random.default_rng(seed))
-        scores = check.scores(pictures[classes != digit_check.NOT_A_DIGIT_CLASS])
+        # The digits of train's own draw, without its non-digits (never scored here).
+        pictures, _, _ = digit_check.pictures(args.count, validation,
+                                              np.random.default_rng(seed), non_digits=0)
+        scores = check.scores(pictures)
         every_score.append(scores)
         draws.append({"seed": seed, "digits": len(scores),
                       "threshold_chosen": digit_check.choose_threshold(scores),
@@ -57,12 +58,13 @@ def main(argv: list[str] | None = None) -> None:
                "together": {"digits": len(together),
                             "threshold_chosen": digit_check.choose_threshold(together),
                             "rejected_at_committed": float(np.mean(together < check.threshold))}}
-    rows = [{"validation pictures": f"seed {d['seed']}" + (" (train's own)" if d["seed"] ==
-                                                            digit_check.SEED + 1 else ""),
-             "digits": d["digits"], "threshold train would choose": f"{d['threshold_chosen']:.4f}",
+    labels = [f"seed {d['seed']}" + (" (train's own)" if d["seed"] == digit_check.SEED + 1
+                                     else "") for d in draws]
+    rows = [{"validation pictures": label, "digits": d["digits"],
+             "threshold train would choose": f"{d['threshold_chosen']:.4f}",
              "rejected at the committed threshold": f"{d['rejected_at_committed']:.2%}"}
-            for d in [*draws, {"seed": "all", **results["together"]}]]
-    rows[-1]["validation pictures"] = "**all draws together**"
+            for label, d in zip([*labels, "**all draws together**"],
+                                [*draws, results["together"]], strict=True)]
     text = (f"The digit check `{check.path.name}` (SHA-256 "
             f"{results['check']['model_sha256'][:12]}...), committed threshold "
             f"{check.threshold}: the highest threshold rejecting at most "

@@ -36,6 +36,16 @@ def test_every_kind_of_non_digit_is_drawn_and_prepared():
     assert prepare(nondigits.make_non_digit(rng, kinds=("letter",))[1]).model_input is not None
 
 
+def test_fewer_non_digits_leave_the_digits_of_a_draw_as_they_are():
+    digits = (np.zeros((20, 28, 28), np.uint8), np.arange(20) % 10)
+    digits[0][:, 6:22, 12:16] = 255
+    full = digit_check.pictures(6, digits, np.random.default_rng(3))
+    alone = digit_check.pictures(6, digits, np.random.default_rng(3), non_digits=0)
+    is_digit = full[1] != digit_check.NOT_A_DIGIT_CLASS
+    np.testing.assert_array_equal(alone[0], full[0][is_digit])
+    assert (alone[1] != digit_check.NOT_A_DIGIT_CLASS).all()
+
+
 def test_the_check_is_the_mean_of_its_members():
     import keras
 

@@ -49,8 +49,10 @@ EPOCHS, BATCH_SIZE = 12, 128
 
 
 def pictures(count: int, digits: tuple[np.ndarray, np.ndarray], rng: np.random.Generator,
-             generated_share: float = 0.0) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """`count` digit pictures and `count` non-digit pictures, each run through `prepare`.
+             generated_share: float = 0.0, non_digits: int | None = None
+             ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """`count` digit pictures, then `count` (or `non_digits`) non-digit pictures, each run
+    through `prepare`. The digits are drawn first, so fewer non-digits leave them as they are.
 
     Args:
         digits: MNIST (images, labels) to draw digits and MNIST-made non-digits from.
@@ -82,7 +84,7 @@ def pictures(count: int, digits: tuple[np.ndarray, np.ndarray], rng: np.random.G
         else:
             add(nondigits.as_picture(images[index] / np.float32(255), rng), int(labels[index]),
                 "digit")
-    for _ in range(count):
+    for _ in range(count if non_digits is None else non_digits):
         kind, picture = nondigits.make_non_digit(rng, digits)
         add(picture, NOT_A_DIGIT_CLASS, kind)
     return np.stack(inputs), np.array(targets, np.int64), kinds
