@@ -275,7 +275,7 @@ def image_box(mask: np.ndarray, image: reading.ImageSource) -> list[int]:
     """The box around a mask found in the working-size picture, in the image's own pixels:
     x0, y0, x1, y1 (x1 and y1 exclusive)."""
     rows, columns = np.nonzero(mask)
-    size = reading.image_size(image)
-    scale = max(size) / max(mask.shape) if size else 1.0
+    side = reading.long_side(image)
+    scale = side / max(mask.shape) if side else 1.0
     return [round(columns.min() * scale), round(rows.min() * scale),
             round((columns.max() + 1) * scale), round((rows.max() + 1) * scale)]

@@ -115,22 +115,22 @@ def open_image(source: ImageSource, work_size: int = WORK_SIZE) -> Image.Image:
     return image
 
 
-def image_size(source: ImageSource) -> tuple[int, int] | None:
-    """(width, height) of an image as it is shown (EXIF orientation applied), before any
-    resizing: from its header for a file. None when it cannot be read."""
+def long_side(source: ImageSource) -> int | None:
+    """The long side of an image in its own pixels, before any resizing: from its header for a
+    file (turning it upright does not change it; reading its EXIF block would decode a PNG).
+    None when it cannot be read."""
     if isinstance(source, np.ndarray):
-        return int(source.shape[1]), int(source.shape[0])
+        return int(max(source.shape[:2]))
     if isinstance(source, Image.Image):
-        return source.size
+        return max(source.size)
     try:
         data = Path(source).read_bytes() if isinstance(source, str | Path) else bytes(source)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as image:
-                size, orientation = image.size, image.getexif().get(0x0112, 1)
+                return max(image.size)
     except Exception:  # unreadable: `load` says why
         return None
-    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
 
 
 def pil_to_array(image: Image.Image, name: str) -> np.ndarray:

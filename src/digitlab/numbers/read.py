@@ -222,8 +222,8 @@ def read_number(source: reading.ImageSource, classify: Classifier,
         threshold: the digit check's threshold: a digit less digit-like is not sure.
     """
     ink, drawing = ink_map(source)
-    size = reading.image_size(source)
-    scale = max(size) / max(ink.shape) if size else 1.0
+    side = reading.long_side(source)
+    scale = side / max(ink.shape) if side else 1.0
     upright = find_layout(ink, drawing)
     aspects = [width(c.box) / height(c.box) for number in upright for c in number]
     # Digits are taller than wide: most of several candidates wider than tall are digits

@@ -275,9 +275,8 @@ def predict_upload(predictor, path: str | Path | None) -> Shown:
         if prediction.number_read is None:  # not several digits
             return show(prediction, "### No digit found in this picture")
         picture = upload_picture(path, READING_SIZE)
-        size = reading.image_size(path) or picture.shape[1::-1]
-        return show_number(prediction.number_read, picture,
-                           max(picture.shape[:2]) / max(size))
+        side = reading.long_side(path) or max(picture.shape[:2])
+        return show_number(prediction.number_read, picture, max(picture.shape[:2]) / side)
     except DigitlabError as error:
         message = public_message(error, reading.describe(path), path.name)
         return (f"### Cannot read {path.name}\n\n{message}\n\nTry a PNG or JPEG photo of one "
