@@ -46,6 +46,48 @@ def test_fewer_non_digits_leave_the_digits_of_a_draw_as_they_are():
     assert (alone[1] != digit_check.NOT_A_DIGIT_CLASS).all()
 
 
+class FixedScores:
+    """A stand-in check model whose "not a digit" probability is one minus given scores."""
+
+    def __init__(self, scores):
+        self.scores = np.asarray(scores, np.float32)
+
+    def predict(self, inputs, **_):
+        probabilities = np.zeros((len(inputs), digit_check.NOT_A_DIGIT_CLASS + 1), np.float32)
+        probabilities[:, -1] = 1.0 - self.scores
+        return probabilities
+
+
+def test_the_threshold_is_rounded_down_and_rejects_no_digit_more_than_chosen():
+    digits = np.linspace(0.0012345678, 1.0, 1000)
+    classes = np.r_[np.zeros(1000, int), np.full(10, digit_check.NOT_A_DIGIT_CLASS)]
+    scores = np.r_[digits, np.zeros(10)]
+    chosen = digit_check.choose_on_validation(
+        FixedScores(scores), (np.zeros((1010, 28, 28)), classes, ["digit"] * 1000 + ["x"] * 10))
+    exact = digit_check.choose_threshold(digits.astype(np.float32))
+    assert chosen["threshold"] <= exact and exact - chosen["threshold"] < 1e-6
+    assert np.mean(digits.astype(np.float32) < chosen["threshold"]) <= digit_check.FALSE_REJECTIONS
+    assert chosen["validation_rejected"] == {"digit": 0.005, "x": 1.0}
+    assert "1000 pictures" in chosen["chosen_on"]
+    assert "10 generated non-digits" in chosen["chosen_on"]
+
+
+def test_more_pictures_than_digits_draw_digits_again_and_non_digits_can_be_fewer():
+    rng = np.random.default_rng(2)
+    digits = (np.zeros((6, 28, 28), np.uint8), np.arange(6))
+    digits[0][:, 6:22, 12:16] = 255
+    _, classes, kinds = digit_check.pictures(15, digits, rng, non_digits=3)
+    assert kinds.count("digit") == 15 and len(kinds) <= 18
+    assert (classes == digit_check.NOT_A_DIGIT_CLASS).sum() <= 3
+
+
+def test_choosing_again_refuses_a_record_of_another_check(tmp_path):
+    (tmp_path / "digit_check.keras").write_bytes(b"another model")
+    (tmp_path / "digit_check.json").write_text(json.dumps({"model_sha256": "0" * 64}))
+    with pytest.raises(ModelError, match="describes another"):
+        digit_check.choose_again(None, tmp_path)
+
+
 def test_the_check_is_the_mean_of_its_members():
     import keras
 

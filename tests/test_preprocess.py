@@ -9,6 +9,7 @@ from skimage.morphology import skeletonize
 from digitlab import config
 from digitlab.errors import ImageError
 from digitlab.images import handwriting, reading, synth
+from digitlab.images.ink import border_colour
 from digitlab.images.preprocess import FRAME_SIZE, prepare
 from digitlab.mnist.pipeline import scale_images
 
@@ -425,6 +426,17 @@ def test_a_one_cropped_to_its_box_is_read(committed_predictor):
     crop = one[rows.min(): rows.max() + 1, columns.min(): columns.max() + 1]
     assert crop.shape[1] < 8  # narrower than the smallest whole picture
     assert committed_predictor.predict(crop).digit == 1
+
+
+@pytest.mark.parametrize("dark", [True, False], ids=["dark-on-light", "light-on-dark"])
+def test_a_bold_one_filling_its_narrow_crop_is_read(committed_predictor, dark):
+    # Its stroke covers the border, whose colour would call the ink the paper.
+    one = handwriting.draw_digit(1, "brush", 80, np.random.default_rng(14))
+    rows, columns = np.nonzero(np.asarray(one) >= 128)
+    crop = one.crop((columns.min(), rows.min(), columns.max() + 1, rows.max() + 1))
+    small = np.asarray(crop.resize((5, 20), Image.Resampling.BILINEAR))
+    assert border_colour(small / 255) > 0.5  # the light ink is the border's colour
+    assert committed_predictor.predict(255 - small if dark else small).digit == 1
 
 
 @pytest.mark.parametrize("colour", [(0, 0, 0), (255, 255, 255), (230, 200, 40)])

@@ -18,7 +18,7 @@ from skimage.morphology import skeletonize
 
 from digitlab.images import reading
 from digitlab.images.ink import border_polarity, canvas_ink, ink_image, ink_polarity
-from digitlab.images.segment import find_digit
+from digitlab.images.segment import MIN_DIGIT_PIXELS, find_digit
 
 BOX_SIZE = 20  # MNIST fitted every digit into 20x20 ...
 FRAME_SIZE = 28  # ... and centred it by centre of mass in 28x28
@@ -34,6 +34,9 @@ EATEN = 0.5  # see `digit_sized_ink`; uneven light spans less of a small picture
 # ink), as a fraction of its height: the median over 300 MNIST validation digits as MNIST stores
 # them; 0.12 and 0.18 scored within 0.3 points of it on the validation proxies (crops.py).
 STRETCH_FREE = 0.15
+# A digit-sized image less than half as wide as tall (or as tall as wide) is a 1 cropped to its
+# box, or such: its stroke spans the width and covers the border, which cannot tell the polarity.
+NARROW = 0.5
 
 
 def naive_input(path: str | Path | Image.Image, invert: bool = False) -> np.ndarray:
@@ -221,9 +224,10 @@ def prepare(image: reading.ImageSource, return_steps: bool = False) -> Prepared:
     if return_steps and color is not None:
         steps["input"] = np.squeeze(color)
         steps["grayscale"] = gray
-    # A digit needs 8 pixels a side; but a digit-sized image may be a crop to the digit's own
-    # box, and a 1 cropped so may be 2 pixels wide.
-    if max(gray.shape) < 8 or min(gray.shape) < (2 if max(gray.shape) <= DIGIT_SIZED else 8):
+    # A digit needs MIN_DIGIT_PIXELS a side; but a digit-sized image may be a crop to the
+    # digit's own box, and a 1 cropped so may be 2 pixels wide.
+    least = 2 if max(gray.shape) <= DIGIT_SIZED else MIN_DIGIT_PIXELS
+    if max(gray.shape) < MIN_DIGIT_PIXELS or min(gray.shape) < least:
         return Prepared(None, f"no digit found: the image is only {gray.shape[1]}x"
                               f"{gray.shape[0]} pixels", steps)
     # A digit-sized image (a 28x28 paint canvas, a photo already cut down to the digit) holds
@@ -234,10 +238,12 @@ def prepare(image: reading.ImageSource, return_steps: bool = False) -> Prepared:
         hypotheses = [canvas_ink(gray)]
     elif canvas:
         # Its border tells the polarity, unless the digit covers much of the border (a 0
-        # stretched to fill its box): where the thinner side says otherwise, both are tried.
+        # stretched to fill its box, a narrow 1): where the thinner side says otherwise, or the
+        # image is NARROW, both are tried.
         dark_ink = border_polarity(gray)
-        polarities = [dark_ink] if thin_side_is_dark(gray) == dark_ink else [dark_ink,
-                                                                            not dark_ink]
+        narrow = min(gray.shape) < NARROW * max(gray.shape)
+        polarities = ([dark_ink] if thin_side_is_dark(gray) == dark_ink and not narrow
+                      else [dark_ink, not dark_ink])
         hypotheses = [digit_sized_ink(gray, color, polarity) for polarity in polarities]
     else:
         # When the picture cannot tell dark ink from light (a bold digit filling it), both are

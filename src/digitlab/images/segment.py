@@ -39,6 +39,7 @@ OFF_CENTRE = 0.8  # a piece at the corner weighs this much less than one at the 
 STRAIGHT_WEIGHT = 0.3  # on paper, a long straight piece weighs this much: an edge, a rule
 LONG_PIECE = 0.1  # a straight piece counts as long above this share of the image's long side
 SPECK_SIZE = 0.04  # a digit's extent is at least this share of the image's long side
+MIN_DIGIT_PIXELS = 8  # ... and at least this many pixels: no smaller digit can be read
 THIN_LINE = 0.4  # a straight piece thinner than this share of the digit's stroke: a rule
 RUNS_PAST = 0.5  # a straight piece running this share of the digit's size past it: a rule
 NEAR = 0.25  # pieces within this share of the digit's size from it belong to it
@@ -238,7 +239,10 @@ def find_digit(ink: np.ndarray, drawing: bool = False
         return None, reason, shown
     if extent(pieces.candidates[0][2]) < SPECK_SIZE * max(ink.shape):
         return None, "no digit found: only specks", shown
-    chosen, (top, bottom, _, _) = group_digit(pieces)
+    chosen, (top, bottom, left, right) = group_digit(pieces)
+    # Thresholded noise leaves specks of every size; a few pixels are no digit.
+    if max(bottom - top, right - left) < MIN_DIGIT_PIXELS:
+        return None, "no digit found: only specks", shown
     # The other digits of a number: pieces with real ink, but no straight line much longer than
     # the digit is tall (a margin, a rule; a 1 may be a little taller than its neighbours).
     main_score, height = pieces.candidates[0][0], bottom - top
