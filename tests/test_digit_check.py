@@ -88,6 +88,25 @@ def test_choosing_again_refuses_a_record_of_another_check(tmp_path):
         digit_check.choose_again(None, tmp_path)
 
 
+def test_choosing_again_rewrites_only_the_threshold_of_the_same_check(tmp_path, mnist_dir,
+                                                                     monkeypatch):
+    from digitlab.mnist.data import load_mnist
+
+    mnist = load_mnist(mnist_dir)
+    digit_check.train(mnist, quick=True, out_dir=tmp_path)
+    before = json.loads((tmp_path / "digit_check.json").read_text())
+    monkeypatch.setattr(digit_check, "THRESHOLD_PICTURES", 300)  # not the quick run's 100
+    monkeypatch.setattr(digit_check, "VALIDATION_COUNT", 25)
+    record = digit_check.choose_again(mnist, tmp_path)
+    assert record == json.loads((tmp_path / "digit_check.json").read_text())
+    assert "validation: 300 pictures" in record["chosen_on"]
+    kept = {key: value for key, value in record.items()
+            if key not in ("threshold", "chosen_on", "validation_rejected")}
+    assert kept == {key: before[key] for key in kept} and kept.keys() == before.keys() - {
+        "threshold", "chosen_on", "validation_rejected"}
+    assert DigitCheck.load(tmp_path / "digit_check.keras").threshold == record["threshold"]
+
+
 def test_the_check_is_the_mean_of_its_members():
     import keras
 
