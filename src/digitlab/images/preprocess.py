@@ -34,9 +34,6 @@ EATEN = 0.5  # see `digit_sized_ink`; uneven light spans less of a small picture
 # ink), as a fraction of its height: the median over 300 MNIST validation digits as MNIST stores
 # them; 0.12 and 0.18 scored within 0.3 points of it on the validation proxies (crops.py).
 STRETCH_FREE = 0.15
-# A digit-sized image less than half as wide as tall (or as tall as wide) is a 1 cropped to its
-# box, or such: its stroke spans the width and covers the border, which cannot tell the polarity.
-NARROW = 0.5
 
 
 def naive_input(path: str | Path | Image.Image, invert: bool = False) -> np.ndarray:
@@ -176,17 +173,6 @@ def fit_and_centre(strokes: np.ndarray,
     return np.clip(frame, 0.0, 1.0)
 
 
-def thin_side_is_dark(gray: np.ndarray) -> bool:
-    """Is the dark side of a digit-sized image the thinner one? Ink is strokes; paper has room
-    (the margins, the holes of a 0). Each side is measured by how deep into it the deepest
-    tenth of its pixels lie."""
-    darkest, lightest = np.percentile(gray, [1, 99])
-    dark = gray < (darkest + lightest) / 2
-    depth = [float(np.percentile(ndimage.distance_transform_edt(side)[side], 90))
-             if side.any() else 0.0 for side in (dark, ~dark)]
-    return depth[0] <= depth[1]
-
-
 def digit_sized_ink(gray: np.ndarray, color: np.ndarray | None, dark_ink: bool
                     ) -> tuple[np.ndarray, np.ndarray]:
     """The ink of a digit-sized image, its light flattened over DIGIT_SIZED_WINDOW; but where
@@ -237,14 +223,12 @@ def prepare(image: reading.ImageSource, return_steps: bool = False) -> Prepared:
     if drawing:
         hypotheses = [canvas_ink(gray)]
     elif canvas:
-        # Its border tells the polarity, unless the digit covers much of the border (a 0
-        # stretched to fill its box, a narrow 1): where the thinner side says otherwise, or the
-        # image is NARROW, both are tried.
+        # Its border tells the polarity, unless the digit covers much of the border (a digit
+        # stretched to fill its box, a bold 1 cropped to it): both polarities are read, the
+        # border's first, and `Predictor` keeps the more digit-like reading.
         dark_ink = border_polarity(gray)
-        narrow = min(gray.shape) < NARROW * max(gray.shape)
-        polarities = ([dark_ink] if thin_side_is_dark(gray) == dark_ink and not narrow
-                      else [dark_ink, not dark_ink])
-        hypotheses = [digit_sized_ink(gray, color, polarity) for polarity in polarities]
+        hypotheses = [digit_sized_ink(gray, color, polarity)
+                      for polarity in (dark_ink, not dark_ink)]
     else:
         # When the picture cannot tell dark ink from light (a bold digit filling it), both are
         # tried and `Predictor` keeps the more digit-like reading.
