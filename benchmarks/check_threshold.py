@@ -45,9 +45,9 @@ def main(argv: list[str] | None = None) -> None:
     draws, every_score = [], []
     for seed in args.seeds:
         # The digits of train's own draw, without its non-digits (never scored here).
-        pictures, _, _ = digit_check.pictures(args.count, validation,
-                                              np.random.default_rng(seed), non_digits=0)
-        scores = check.scores(pictures)
+        drawn = digit_check.pictures(args.count, validation, np.random.default_rng(seed),
+                                     non_digits=0)
+        scores = digit_check.picture_likeness(check.scores, drawn)
         every_score.append(scores)
         draws.append({"seed": seed, "digits": len(scores),
                       "threshold_chosen": digit_check.choose_threshold(scores),

@@ -63,7 +63,9 @@ def test_the_threshold_is_rounded_down_and_rejects_no_digit_more_than_chosen():
     classes = np.r_[np.zeros(1000, int), np.full(10, digit_check.NOT_A_DIGIT_CLASS)]
     scores = np.r_[digits, np.zeros(10)]
     chosen = digit_check.choose_on_validation(
-        FixedScores(scores), (np.zeros((1010, 28, 28)), classes, ["digit"] * 1000 + ["x"] * 10))
+        FixedScores(scores), digit_check.Pictures(np.zeros((1010, 28, 28)), classes,
+                                                  ["digit"] * 1000 + ["x"] * 10, [[]] * 1010,
+                                                  [False] * 1010))
     exact = digit_check.choose_threshold(digits.astype(np.float32))
     assert chosen["threshold"] <= exact and exact - chosen["threshold"] < 1e-6
     assert np.mean(digits.astype(np.float32) < chosen["threshold"]) <= digit_check.FALSE_REJECTIONS
@@ -76,7 +78,7 @@ def test_more_pictures_than_digits_draw_digits_again_and_non_digits_can_be_fewer
     rng = np.random.default_rng(2)
     digits = (np.zeros((6, 28, 28), np.uint8), np.arange(6))
     digits[0][:, 6:22, 12:16] = 255
-    _, classes, kinds = digit_check.pictures(15, digits, rng, non_digits=3)
+    _, classes, kinds, *_ = digit_check.pictures(15, digits, rng, non_digits=3)
     assert kinds.count("digit") == 15 and len(kinds) <= 18
     assert (classes == digit_check.NOT_A_DIGIT_CLASS).sum() <= 3
 
@@ -198,3 +200,24 @@ def test_bold_dark_digits_on_a_small_white_canvas_are_read_as_drawn(predictor):
         images = [Image.fromarray(((1 - handwriting.shrunk_digit(
             digit, "marker", (size, size), rng)) * 255).astype(np.uint8)) for digit in range(10)]
         assert [p.digit for p in predictor.predict_many(images)] == list(range(10))
+
+
+def test_an_alternative_reading_counts_only_when_likely_a_digit_and_more_digit_like():
+    keep = digit_check.reading_to_keep
+    alternative = digit_check.ALTERNATIVE_LIKENESS
+    assert keep(np.array([0.1])) == 0
+    assert keep(np.array([0.1, alternative - 0.01])) == 0  # more digit-like, but unlikely
+    assert keep(np.array([0.1, alternative - 0.01]), readings_even=True) == 1
+    assert keep(np.array([0.1, alternative])) == 1
+    assert keep(np.array([0.9, 0.8])) == 0 and keep(np.array([0.6, 0.6])) == 0
+
+
+def test_each_picture_is_scored_by_the_reading_it_keeps():
+    inputs = np.stack([np.full((28, 28), value, np.float32) for value in (0.1, 0.2, 0.3, 0.3)])
+    alternatives = [[np.full((28, 28), 0.9, np.float32)], [],
+                    [np.full((28, 28), 0.4, np.float32)], [np.full((28, 28), 0.4, np.float32)]]
+    drawn = digit_check.Pictures(inputs, np.zeros(4, int), ["digit"] * 4, alternatives,
+                                 [False, False, False, True])
+    likeness = digit_check.picture_likeness(lambda x: x.mean(axis=(1, 2)), drawn)
+    # 0.4 is under ALTERNATIVE_LIKENESS: it counts only where the readings are even
+    np.testing.assert_allclose(likeness, [0.9, 0.2, 0.3, 0.4])

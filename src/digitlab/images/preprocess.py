@@ -54,6 +54,9 @@ class Prepared:
     # Other readings of an ambiguous image (the ink's polarity), for the model to weigh.
     alternatives: list[np.ndarray] = field(default_factory=list)
     box: list[int] | None = None  # where the digit stands: x0, y0, x1, y1 in image pixels
+    # True: the readings are equally likely (a digit-sized image, whose border the digit may
+    # cover); False: the first follows the picture's evidence (its ink's skew).
+    readings_even: bool = False
 
 
 def stroke_width(shape: np.ndarray) -> float:
@@ -225,13 +228,13 @@ def prepare(image: reading.ImageSource, return_steps: bool = False) -> Prepared:
     elif canvas:
         # Its border tells the polarity, unless the digit covers much of the border (a digit
         # stretched to fill its box, a bold 1 cropped to it): both polarities are read, the
-        # border's first, and `Predictor` keeps the more digit-like reading.
+        # border's first, and `Predictor` keeps the more digit-like reading (`readings_even`).
         dark_ink = border_polarity(gray)
         hypotheses = [digit_sized_ink(gray, color, polarity)
                       for polarity in (dark_ink, not dark_ink)]
     else:
         # When the picture cannot tell dark ink from light (a bold digit filling it), both are
-        # tried and `Predictor` keeps the more digit-like reading.
+        # tried; `Predictor` keeps the other reading only when the digit check is convinced.
         dark_ink, sure = ink_polarity(gray)
         hypotheses = [ink_image(gray, color, dark_ink=polarity)[:2]
                       for polarity in ([dark_ink] if sure else [dark_ink, not dark_ink])]
@@ -258,7 +261,7 @@ def prepare(image: reading.ImageSource, return_steps: bool = False) -> Prepared:
             steps["model input"] = model_inputs[0]
     if not model_inputs:
         return Prepared(None, reason, steps)
-    return Prepared(model_inputs[0], None, steps, model_inputs[1:], box)
+    return Prepared(model_inputs[0], None, steps, model_inputs[1:], box, readings_even=canvas)
 
 
 def image_box(mask: np.ndarray, image: reading.ImageSource) -> list[int]:

@@ -31,7 +31,7 @@ from digitlab.images.preprocess import Prepared, prepare
 from digitlab.images.reading import IMAGE_SUFFIXES, ImageSource, image_files
 from digitlab.images.segment import SEVERAL_DIGITS
 from digitlab.numbers.read import NumberRead, read_number
-from digitlab.serve.digit_check import NOT_A_DIGIT, DigitCheck
+from digitlab.serve.digit_check import NOT_A_DIGIT, DigitCheck, reading_to_keep
 from digitlab.serve.runtimes import load_runner, predict_in_batches
 
 LOW_CONFIDENCE = 0.8  # below this the top probability is flagged as unsure
@@ -107,9 +107,10 @@ class Predictor:
     def predict_prepared(self, prepared: list[Prepared]) -> list[Prediction]:
         """Predict images already run through `prepare` (e.g. with their steps kept).
 
-        Where an image has alternative readings (the ink's polarity), the most digit-like one
-        wins, not the one the model is most confident about: the softmax is sure of anything.
-        A reading the digit check scores below its threshold is answered "not a digit".
+        Where an image has alternative readings (the ink's polarity), the digit check picks the
+        one that counts (`digit_check.reading_to_keep`), not the one the model is most confident
+        about: the softmax is sure of anything. A reading the check scores below its threshold
+        is answered "not a digit".
         """
         readings = [[item.model_input, *item.alternatives] if item.model_input is not None
                     else [] for item in prepared]
@@ -124,7 +125,7 @@ class Predictor:
                 results.append(Prediction(None, reason=reason, detail=item.reason))
                 continue
             scores = likeness[start: start + len(choices)]
-            best = int(np.argmax(scores))  # the first reading on a tie
+            best = reading_to_keep(scores, item.readings_even)
             row = probabilities[start + best]
             start += len(choices)
             digit = int(np.argmax(row))
