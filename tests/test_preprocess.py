@@ -449,3 +449,13 @@ def test_a_drawing_in_the_alpha_channel_alone_is_read(colour):
     reference = prepare(on_paper(mask)).model_input
     model_input = prepare(Image.fromarray(drawing, "RGBA")).model_input
     assert model_input is not None and close(model_input, reference) < 0.03
+
+
+def test_a_digit_sized_image_has_even_readings_and_a_larger_one_does_not():
+    # A marker 8 filling its picture: 41% ink, its polarity in doubt at any size.
+    mask = np.asarray(handwriting.draw_digit(8, "marker", 160, np.random.default_rng(0)),
+                      np.float32) / 255
+    large = prepare(on_paper(mask))  # 216x156: the ink's skew chose the first reading
+    small = prepare(on_paper(mask[::6, ::6]))  # 36x26: its border may be the digit's
+    assert len(large.alternatives) == 1 and not large.readings_even
+    assert len(small.alternatives) == 1 and small.readings_even
