@@ -125,18 +125,22 @@ def reading_to_keep(likeness: np.ndarray, readings_even: bool = False) -> int:
     return kept
 
 
+def kept_rows(likeness: np.ndarray, counts: list[int], readings_even: list[bool]) -> np.ndarray:
+    """The row each image keeps (`reading_to_keep`), where `likeness` holds the images' readings
+    one after another, `counts[i]` of image i's."""
+    starts = np.cumsum([0, *counts[:-1]], dtype=int)
+    return np.array([start + reading_to_keep(likeness[start: start + count], even)
+                     for start, count, even in zip(starts, counts, readings_even, strict=True)],
+                    dtype=int)
+
+
 def picture_likeness(score: Callable[[np.ndarray], np.ndarray], drawn: Pictures) -> np.ndarray:
     """Each picture's digit-likeness as `predict` takes it: that of the reading it keeps.
     `score` takes (n, 28, 28) model inputs to (n,) digit-likeness."""
-    others = [reading for readings in drawn.alternatives for reading in readings]
-    scores = score(np.stack([*drawn.inputs, *others]) if others else np.asarray(drawn.inputs))
-    kept, start = scores[: len(drawn.inputs)].copy(), len(drawn.inputs)
-    for index, readings in enumerate(drawn.alternatives):
-        if readings:
-            likeness = np.r_[scores[index], scores[start: start + len(readings)]]
-            kept[index] = likeness[reading_to_keep(likeness, drawn.readings_even[index])]
-            start += len(readings)
-    return kept
+    readings = [[first, *others] for first, others in zip(drawn.inputs, drawn.alternatives,
+                                                          strict=True)]
+    scores = score(np.stack([reading for each in readings for reading in each]))
+    return scores[kept_rows(scores, [len(each) for each in readings], drawn.readings_even)]
 
 
 def build_checker(name: str = CHECK_NAME):

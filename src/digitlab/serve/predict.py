@@ -31,7 +31,7 @@ from digitlab.images.preprocess import Prepared, prepare
 from digitlab.images.reading import IMAGE_SUFFIXES, ImageSource, image_files
 from digitlab.images.segment import SEVERAL_DIGITS
 from digitlab.numbers.read import NumberRead, read_number
-from digitlab.serve.digit_check import NOT_A_DIGIT, DigitCheck, reading_to_keep
+from digitlab.serve.digit_check import NOT_A_DIGIT, DigitCheck, kept_rows
 from digitlab.serve.runtimes import load_runner, predict_in_batches
 
 LOW_CONFIDENCE = 0.8  # below this the top probability is flagged as unsure
@@ -118,28 +118,28 @@ class Predictor:
         if inputs:
             stacked = np.stack(inputs)
             probabilities, likeness = self.probabilities(stacked), self.check.scores(stacked)
-        start, results = 0, []
+            kept = iter(kept_rows(likeness, [len(item) for item in readings if item],
+                                  [p.readings_even for p in prepared if p.model_input is not None]))
+        results = []
         for item, choices in zip(prepared, readings, strict=True):
             if not choices:
                 reason = SEVERAL_DIGITS if item.reason == SEVERAL_DIGITS else NOT_A_DIGIT
                 results.append(Prediction(None, reason=reason, detail=item.reason))
                 continue
-            scores = likeness[start: start + len(choices)]
-            best = reading_to_keep(scores, item.readings_even)
-            row = probabilities[start + best]
-            start += len(choices)
+            best = next(kept)
+            row, score = probabilities[best], float(likeness[best])
             digit = int(np.argmax(row))
             confidence = float(row[digit])
-            if scores[best] < self.check.threshold:
-                detail = (f"digit-likeness {scores[best]:.3f}, below the digit check's "
+            if score < self.check.threshold:
+                detail = (f"digit-likeness {score:.3f}, below the digit check's "
                           f"threshold {self.check.threshold:.3f}")
                 results.append(Prediction(None, confidence, [float(p) for p in row],
                                           confidence < LOW_CONFIDENCE, NOT_A_DIGIT,
-                                          choices[best], float(scores[best]), detail))
+                                          stacked[best], score, detail))
                 continue
             results.append(Prediction(
                 digit, confidence, [float(p) for p in row], confidence < LOW_CONFIDENCE, None,
-                choices[best], float(scores[best]), number=str(digit),
+                stacked[best], score, number=str(digit),
                 digits=[{"digit": digit, "confidence": round(confidence, 6), "box": item.box}]))
         return results
 
