@@ -194,6 +194,18 @@ def test_a_wedge_of_table_along_the_border_is_no_writing():
     assert not mask[:, :20].any() and mask[60:140, 140:150].all()
 
 
+def test_a_shadow_taller_than_the_digits_is_no_writing(predictor):
+    """A dark smudge or shadow beside a number, taller than its digits and far bolder than its
+    strokes, used to stand as the tallest piece and make the digits look like dots."""
+    page = np.pad(np.asarray(written(["2026"], seed=4), np.float32), 40, constant_values=255)
+    rows, columns = np.mgrid[0: page.shape[0], 0: page.shape[1]]
+    for centre in (60, page.shape[1] - 60):  # at either end of the number, not touching it
+        shadow = ((rows - page.shape[0] / 2) / 75) ** 2 + ((columns - centre) / 12) ** 2 < 1
+        picture = Image.fromarray(np.where(shadow, 40, page).astype(np.uint8))
+        reading = read.read_number(picture, predictor.classify, predictor.check.threshold)
+        assert reading.number == "2026"
+
+
 def test_a_sheet_photographed_sideways_is_turned(predictor):
     picture = written(["4715"], seed=7).rotate(90, expand=True, fillcolor=255)
     assert read.read_number(picture, predictor.classify).number == "4715"

@@ -30,6 +30,9 @@ LIGHTER = 0.7  # a number's ink threshold, as a share of one digit's (`segment.I
 FAINT_PIECE = 0.4  # pieces fainter than this share of the darkest digit's ink: shadows
 SPECK = 0.15  # pieces shorter than this share of the line's height, and as narrow, are specks
 SEPARATOR = 0.45  # pieces shorter than this share of the line's height: . , - (not digits)
+# A piece whose ink runs this many times deeper than the writing's (`writing_depth`) is a shadow,
+# a smudge or a thing beside the paper, not writing.
+BLOT = 3.0
 SAME_LINE = 0.5  # pieces overlapping a line by this share of the shorter height are on it
 SAME_DIGIT = 0.6  # pieces one above the other, overlapping sideways this much, are one digit
 NARROW = 0.6  # a candidate narrower than this times the line's height is one digit,
@@ -124,9 +127,23 @@ def edge_pieces(mask: np.ndarray) -> np.ndarray:
     return np.isin(labels, edges)
 
 
+def deepest(piece: np.ndarray) -> float:
+    """How far a piece's ink reaches from its edge: half its boldest stroke's width."""
+    return float(ndimage.distance_transform_edt(np.pad(piece, 1)).max())
+
+
+def writing_depth(depths: np.ndarray, heights: np.ndarray) -> float:
+    """The writing's depth: the median of the pieces' `deepest`, each piece counted by its
+    height, so that a sheet's specks do not set it."""
+    order = np.argsort(depths)
+    weights = np.cumsum(heights[order])
+    return float(depths[order][np.searchsorted(weights, weights[-1] / 2)])
+
+
 def pieces(mask: np.ndarray, ink: np.ndarray) -> list[tuple[Box, np.ndarray]]:
     """Each connected piece of ink (its box, and its mask within the box) that is not much
-    fainter than the darkest digit-sized piece (a shadow, writing showing through the paper)."""
+    fainter than the darkest digit-sized piece (a shadow, writing showing through the paper),
+    nor a BLOT."""
     labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
     if count == 0:
         return []
@@ -134,6 +151,11 @@ def pieces(mask: np.ndarray, ink: np.ndarray) -> list[tuple[Box, np.ndarray]]:
     found = [((rows.start, rows.stop, columns.start, columns.stop), labels[rows, columns] == number,
               float(mean_ink[number - 1]))
              for number, (rows, columns) in enumerate(ndimage.find_objects(labels), start=1)]
+    if len(found) >= 3:  # fewer say nothing of the writing's strokes
+        depths = np.array([deepest(piece) for _, piece, _ in found])
+        writing = writing_depth(depths, np.array([height(box) for box, _, _ in found]))
+        found = [piece for piece, depth in zip(found, depths, strict=True)
+                 if depth <= BLOT * writing]
     tallest = max((height(box) for box, _, _ in found), default=0)
     darkest = max((strength for box, _, strength in found
                    if height(box) >= SEPARATOR * tallest), default=0.0)
