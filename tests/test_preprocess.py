@@ -459,3 +459,23 @@ def test_a_digit_sized_image_has_even_readings_and_a_larger_one_does_not():
     small = prepare(on_paper(mask[::6, ::6]))  # 36x26: its border may be the digit's
     assert len(large.alternatives) == 1 and not large.readings_even
     assert len(small.alternatives) == 1 and small.readings_even
+
+
+def test_a_slanting_row_of_digits_in_pieces_is_several_digits():
+    """Thin strokes in a photo break each digit into pieces, and a row that slants spans more
+    rows than any digit: measured against those rows, no piece was tall enough to be a digit,
+    and an eight-digit number was prepared as one digit (then "not a digit")."""
+    from digitlab.images.segment import several_digits
+
+    boxes = []
+    for index in range(6):  # each digit two pieces, one above the other; the row rises 15 px a
+        top, left = 100 - 15 * index, 50 * index  # digit
+        boxes += [(slice(top, top + 30), slice(left, left + 30)),
+                  (slice(top + 30, top + 60), slice(left + 5, left + 35))]
+    rows = (min(box[0].start for box in boxes), max(box[0].stop for box in boxes))
+    assert several_digits(boxes, rows)
+    # One digit in pieces is still one: a 0 of two arcs, a 4's body and its upright.
+    assert not several_digits([(slice(0, 60), slice(0, 20)), (slice(0, 60), slice(20, 42))],
+                              (0, 60))
+    assert not several_digits([(slice(0, 40), slice(0, 30)), (slice(0, 60), slice(25, 32))],
+                              (0, 60))

@@ -87,11 +87,28 @@ def paper_noise(ink: np.ndarray, crowded: bool) -> float:
     return noise
 
 
+def column_heights(boxes: list[tuple[slice, slice]]) -> list[int]:
+    """The height of each column of ink: boxes that overlap sideways, one above the other,
+    make one column (a digit written in pieces)."""
+    columns: list[list[int]] = []  # top, bottom, right
+    for rows, cols in sorted(boxes, key=lambda box: box[1].start):
+        if columns and cols.start < columns[-1][2]:
+            column = columns[-1]
+            column[:] = min(column[0], rows.start), max(column[1], rows.stop), max(column[2],
+                                                                                   cols.stop)
+        else:
+            columns.append([rows.start, rows.stop, cols.stop])
+    return [bottom - top for top, bottom, _ in columns]
+
+
 def several_digits(boxes: list[tuple[slice, slice]], rows: tuple[int, int]) -> bool:
     """Do `boxes` (of pieces of ink) hold digits side by side on the line of `rows` (the
-    digit's top and bottom), as in a number?"""
+    digit's top and bottom), as in a number?
+
+    The digit's height is that of `rows`, or of the tallest column of ink if shorter: where the
+    digits of a slanting number were taken as one, their rows span more than any digit."""
     top, bottom = rows
-    height = bottom - top
+    height = min(bottom - top, max(column_heights(boxes), default=bottom - top))
     tall = sorted((box for box in boxes if box[0].stop - box[0].start >= DIGIT_TALL * height
                    and min(box[0].stop, bottom) - max(box[0].start, top)
                    >= DIGIT_TALL * (box[0].stop - box[0].start)), key=lambda box: box[1].start)
