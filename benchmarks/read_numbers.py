@@ -4,8 +4,11 @@ Runs every picture through `digitlab.numbers.read.read_number` with the digit mo
 digit check, as `python -m digitlab predict` does for a picture of several digits, and reports
 the share of numbers read exactly (every digit, nothing more; several numbers in a picture
 apart by one space, in reading order) and the digit accuracy (one minus the edit distance over
-the digits written), per set, source, kind and number length; beside it the single-digit
-model on the whole picture (grayscale, resized to 28x28, inverted when light: one digit).
+the digits written), per set, source, kind and number length. Beside it, what
+`python -m digitlab predict` answers (its `number`): it reads a picture as a number only when
+preparing it as one digit finds digits side by side, so a number missed there is answered as
+one digit or "not a digit"; and the single-digit model on the whole picture (grayscale,
+resized to 28x28, inverted when light: one digit).
 Sets:
   - a labelled folder with a manifest.csv (`file,label,kind,...`; label: the digits, numbers
     apart by single spaces), by default `../shared/real_numbers_dev`, if here;
@@ -90,7 +93,12 @@ def measure(predictor: Predictor, pictures: list, labels: list[str], extra: list
             answer, sure = read.number, read.sure
         except ImageError:
             answer, sure = "", False
+        try:
+            answered = predictor.predict(picture).number
+        except ImageError:
+            answered = ""
         records.append({**more, "label": label, "read": answer, "sure": sure,
+                        "predict": answered,
                         "whole_picture": whole_picture_digit(predictor, picture)})
     return records
 
@@ -130,9 +138,11 @@ def table_rows(name: str, records: list[dict], groups: tuple[str, ...]) -> list[
     rows = []
     for label, part in [(f"**{name}**", records), *sorted(parts.items())]:
         ours, whole = scores(part), scores(part, "whole_picture")
+        answered = scores(part, "predict")
         rows.append({"set": label, "pictures": len(part), "exact": f"{ours['exact']:.1%}",
                      "digit accuracy": f"{ours['digit_accuracy']:.1%}",
                      "sure (share)": f"{np.mean([r['sure'] for r in part]):.0%}",
+                     "`predict`, exact": f"{answered['exact']:.1%}",
                      "single-digit model, exact": f"{whole['exact']:.1%}",
                      "single-digit model, digit accuracy": f"{whole['digit_accuracy']:.1%}"})
     return rows
@@ -169,12 +179,16 @@ def main(argv: list[str] | None = None) -> None:
     results = {"model": Path(args.model).name, "model_sha256": file_sha256(args.model),
                "check": predictor.check.provenance(),
                "summary": {name: scores(records) for name, records in sets.items()},
+               "summary_predict": {name: scores(records, "predict")
+                                   for name, records in sets.items()},
                "sets": sets}
     text = (f"Numbers read by `digitlab.numbers.read` (model `{results['model']}`, digit check "
             f"`{results['check']['model']}`): exact = every digit of every number and nothing "
             "more; digit accuracy = one minus the edit distance over the digits written; sure "
             "= every digit read with confidence >= 0.8 and above the digit check's threshold. "
-            "Beside it, the single-digit model on the whole picture.\n\n"
+            "Beside it, what `python -m digitlab predict` answers (a number only when "
+            "preparing the picture as one digit finds digits side by side), and the "
+            "single-digit model on the whole picture.\n\n"
             + markdown_table(rows) + "\n")
     print(text)
     args.results.mkdir(parents=True, exist_ok=True)

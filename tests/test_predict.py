@@ -173,6 +173,17 @@ def test_one_image_alone_and_in_a_batch_get_the_same_probabilities(committed_pre
     assert np.allclose(alone.probabilities, in_batch.probabilities, atol=1e-5)
 
 
+def test_touching_digits_not_a_digit_as_one_are_read_as_a_number(committed_predictor):
+    """Digits written into each other make one piece of ink: prepared as one digit it is not a
+    digit (it used to be answered so), but the number reader reads it, every digit sure."""
+    ink = handwriting.draw_number("2026", "marker", 80, np.random.default_rng(0),
+                                  gap=(-0.12, -0.05))
+    result = committed_predictor.predict(handwriting.on_paper(np.asarray(ink, np.float32) / 255))
+    assert result.digit is None and result.reason == "several digits"
+    assert result.number == "2026" and len(result.digits) == 4
+    assert "as one digit: digit-likeness" in result.detail
+
+
 @pytest.mark.parametrize("number", ["2026", "17", "305"])
 def test_a_number_is_several_digits(tiny_model_path, tmp_path, capsys, number):
     ink = handwriting.draw_number(number, "pen", 80, np.random.default_rng(int(number)))

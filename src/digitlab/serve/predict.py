@@ -7,11 +7,12 @@ prints one JSON object per image, one per line, in input order:
 "low_confidence": false, "digit_likeness": 0.97, "number": "7", "digits": [{"digit": 7,
 "confidence": 0.998, "box": [x0, y0, x1, y1]}]}` (box in image pixels). An image with no digit
 gives `"digit": null`, a `"reason"` and a `"detail"`: the reason is "several digits" for a
-number, whose digits are then in `number` (numbers apart by one space, in reading order) and
-`digits`; else "not a digit" (a letter, a symbol, a doodle, noise, a blank page: the detail says
-what was seen, e.g. a `digit_likeness` below the digit check's threshold, or "no digit found:
-only specks"), with `number` "" and `digits` []. An
-unreadable file gives `"digit": null` and an `"error"` (also said on stderr). A folder stands
+number (digits side by side, or a picture that is no digit as a whole but reads as a line of
+sure digits, not all 1s, twice as long as high), whose digits are then in `number` (numbers
+apart by one space, in reading order) and `digits`; else "not a digit" (a letter, a symbol, a
+doodle, noise, a blank page: the detail says what was seen, e.g. a `digit_likeness` below the
+digit check's threshold, or "no digit found: only specks"), with `number` "" and `digits` [].
+An unreadable file gives `"digit": null` and an `"error"` (also said on stderr). A folder stands
 for its image files. Exit status 0 when every file was read, 1 when any could not be, 2 when
 nothing could be tried (no such folder, a bad model: said on stderr).
 """
@@ -35,6 +36,12 @@ from digitlab.serve.digit_check import NOT_A_DIGIT, DigitCheck, kept_rows
 from digitlab.serve.runtimes import load_runner, predict_in_batches
 
 LOW_CONFIDENCE = 0.8  # below this the top probability is flagged as unsure
+# A picture that is no digit as a whole is still a number when the number reader reads two or
+# more sure digits, not all 1s, along a line this many times longer than it is high (three
+# digits or more, or two well apart). Shorter readings were mostly letters and symbols read as
+# digits, and a reading of 1s alone mostly strokes (a letter's, a symbol's) read as 1s. Chosen
+# on numbers composed from MNIST validation digits and the development non-digits (README).
+NUMBER_SPAN = 2.0
 
 
 @dataclass
@@ -59,6 +66,18 @@ class Prediction:
             return []
         order = np.argsort(self.probabilities)[::-1][:k]
         return [(int(digit), float(self.probabilities[digit])) for digit in order]
+
+
+def longest_span(reading: NumberRead) -> float:
+    """How many times longer than it is high the longest line of a reading is (its digits'
+    boxes together; upright or sideways alike)."""
+    spans = []
+    for line in (line for line in reading.lines if line):
+        boxes = np.array([digit.box for digit in line])
+        width = boxes[:, 2].max() - boxes[:, 0].min()
+        height = boxes[:, 3].max() - boxes[:, 1].min()
+        spans.append(max(width, height) / max(1, min(width, height)))
+    return float(max(spans, default=0.0))
 
 
 def default_model_path() -> Path:
@@ -89,15 +108,27 @@ class Predictor:
 
     def predict_many(self, images: Iterable[ImageSource]) -> list[Prediction]:
         """Predict every image, in order, in batches. Raises ImageError on the first bad one.
-        An image of several digits is read as a number (`number`, `digits`)."""
+        An image of several digits is read as a number (`number`, `digits`); so is one that
+        is not a digit as a whole but that the number reader reads as two or more digits, each
+        sure (`NumberRead.sure`), not all 1s, along a line NUMBER_SPAN times longer than high:
+        preparing a picture as one digit misses some numbers (digits written into each other,
+        thin strokes broken into specks)."""
         sources = list(images)
         results = self.predict_prepared([prepare(image) for image in sources])
         for source, result in zip(sources, results, strict=True):
-            if result.reason == SEVERAL_DIGITS:
-                result.number_read = read_number(source, self.classify, self.check.threshold)
-                result.number = result.number_read.number
-                result.digits = [{"digit": d.digit, "confidence": round(d.confidence, 6),
-                                  "box": d.box} for d in result.number_read.digits]
+            if result.reason not in (SEVERAL_DIGITS, NOT_A_DIGIT):
+                continue
+            reading = read_number(source, self.classify, self.check.threshold)
+            if result.reason == NOT_A_DIGIT:
+                if (len(reading.digits) < 2 or not reading.sure
+                        or {digit.digit for digit in reading.digits} == {1}
+                        or longest_span(reading) < NUMBER_SPAN):
+                    continue
+                result.reason = SEVERAL_DIGITS
+                result.detail = f"read as a number; as one digit: {result.detail}"
+            result.number_read, result.number = reading, reading.number
+            result.digits = [{"digit": d.digit, "confidence": round(d.confidence, 6),
+                              "box": d.box} for d in reading.digits]
         return results
 
     def classify(self, model_inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
