@@ -80,6 +80,15 @@ def longest_span(reading: NumberRead) -> float:
     return float(max(spans, default=0.0))
 
 
+def plausible_number(reading: NumberRead) -> bool:
+    """Is the number reader's reading of a picture that is no digit as a whole a number: two
+    or more digits, every one sure, not all 1s, along a line NUMBER_SPAN times longer than
+    high?"""
+    return (len(reading.digits) >= 2 and reading.sure
+            and {digit.digit for digit in reading.digits} != {1}
+            and longest_span(reading) >= NUMBER_SPAN)
+
+
 def default_model_path() -> Path:
     """The CNN trained by notebook 04: `models/cnn.keras` (in DIGITLAB_OUTPUT_DIR if set)."""
     return config.MODELS_DIR / "cnn.keras"
@@ -109,10 +118,9 @@ class Predictor:
     def predict_many(self, images: Iterable[ImageSource]) -> list[Prediction]:
         """Predict every image, in order, in batches. Raises ImageError on the first bad one.
         An image of several digits is read as a number (`number`, `digits`); so is one that
-        is not a digit as a whole but that the number reader reads as two or more digits, each
-        sure (`NumberRead.sure`), not all 1s, along a line NUMBER_SPAN times longer than high:
-        preparing a picture as one digit misses some numbers (digits written into each other,
-        thin strokes broken into specks)."""
+        is not a digit as a whole but whose reading is a `plausible_number`: preparing a
+        picture as one digit misses some numbers (digits written into each other, thin strokes
+        broken into specks)."""
         sources = list(images)
         results = self.predict_prepared([prepare(image) for image in sources])
         for source, result in zip(sources, results, strict=True):
@@ -120,9 +128,7 @@ class Predictor:
                 continue
             reading = read_number(source, self.classify, self.check.threshold)
             if result.reason == NOT_A_DIGIT:
-                if (len(reading.digits) < 2 or not reading.sure
-                        or {digit.digit for digit in reading.digits} == {1}
-                        or longest_span(reading) < NUMBER_SPAN):
+                if not plausible_number(reading):
                     continue
                 result.reason = SEVERAL_DIGITS
                 result.detail = f"read as a number; as one digit: {result.detail}"
