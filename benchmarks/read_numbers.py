@@ -5,9 +5,10 @@ digit check, as `python -m digitlab predict` does for a picture of several digit
 the share of numbers read exactly (every digit, nothing more; several numbers in a picture
 apart by one space, in reading order) and the digit accuracy (one minus the edit distance over
 the digits written), per set, source, kind and number length. Beside it, what
-`python -m digitlab predict` answers (its `number`): it reads a picture as a number only when
-preparing it as one digit finds digits side by side, so a number missed there is answered as
-one digit or "not a digit"; and the single-digit model on the whole picture (grayscale,
+`python -m digitlab predict` answers (its `number`): it reads a picture as a number when
+preparing it as one digit finds digits side by side, or when the picture is no digit as a whole
+and the reader's reading is a `predict.plausible_number`; a number missed both ways is answered
+as one digit or "not a digit". And the single-digit model on the whole picture (grayscale,
 resized to 28x28, inverted when light: one digit).
 Sets:
   - a labelled folder with a manifest.csv (`file,label,kind,...`; label: the digits, numbers
@@ -186,9 +187,10 @@ def main(argv: list[str] | None = None) -> None:
             f"`{results['check']['model']}`): exact = every digit of every number and nothing "
             "more; digit accuracy = one minus the edit distance over the digits written; sure "
             "= every digit read with confidence >= 0.8 and above the digit check's threshold. "
-            "Beside it, what `python -m digitlab predict` answers (a number only when "
-            "preparing the picture as one digit finds digits side by side), and the "
-            "single-digit model on the whole picture.\n\n"
+            "Beside it, what `python -m digitlab predict` answers (a number when preparing "
+            "the picture as one digit finds digits side by side, or when it is no digit as a "
+            "whole and the reading is a plausible number), and the single-digit model on the "
+            "whole picture.\n\n"
             + markdown_table(rows) + "\n")
     print(text)
     args.results.mkdir(parents=True, exist_ok=True)
