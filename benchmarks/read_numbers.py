@@ -90,14 +90,13 @@ def measure(predictor: Predictor, pictures: list, labels: list[str], extra: list
     records = []
     for picture, label, more in zip(pictures, labels, extra, strict=True):
         try:
-            read = read_number(picture, predictor.classify, predictor.check.threshold)
-            answer, sure = read.number, read.sure
+            prediction = predictor.predict(picture)
+            # Where `predict` read the picture as a number, its reading is the reader's.
+            read = prediction.number_read or read_number(picture, predictor.classify,
+                                                         predictor.check.threshold)
+            answer, sure, answered = read.number, read.sure, prediction.number
         except ImageError:
-            answer, sure = "", False
-        try:
-            answered = predictor.predict(picture).number
-        except ImageError:
-            answered = ""
+            answer, sure, answered = "", False, ""
         records.append({**more, "label": label, "read": answer, "sure": sure,
                         "predict": answered,
                         "whole_picture": whole_picture_digit(predictor, picture)})

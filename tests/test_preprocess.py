@@ -468,8 +468,8 @@ def test_a_slanting_row_of_digits_in_pieces_is_several_digits():
     from digitlab.images.segment import several_digits
 
     boxes = []
-    for index in range(6):  # each digit two pieces, one above the other; the row rises 15 px a
-        top, left = 100 - 15 * index, 50 * index  # digit
+    for index in range(6):  # each digit two pieces, one above the other
+        top, left = 100 - 15 * index, 50 * index  # the row rises 15 px a digit
         boxes += [(slice(top, top + 30), slice(left, left + 30)),
                   (slice(top + 30, top + 60), slice(left + 5, left + 35))]
     rows = (min(box[0].start for box in boxes), max(box[0].stop for box in boxes))
