@@ -1,7 +1,8 @@
 """Benchmark: reading handwritten numbers (several digits in one picture).
 
-Runs every picture through `digitlab.numbers.read.read_number` with the digit model and the
-digit check, as `python -m digitlab predict` does for a picture of several digits, and reports
+Runs every picture through `digitlab.numbers.read.read_number` with the digit model, the
+digit check and the touching-digits network (`digitlab.numbers.touching`, when there is one),
+as `python -m digitlab predict` does for a picture of several digits, and reports
 the share of numbers read exactly (every digit, nothing more; several numbers in a picture
 apart by one space, in reading order) and the digit accuracy (one minus the edit distance over
 the digits written), per set, source, kind and number length. Beside it, what
@@ -41,7 +42,6 @@ from digitlab.images.synth import lighting, photograph
 from digitlab.mnist.data import load_mnist
 from digitlab.mnist.pipeline import split_validation
 from digitlab.mnist.recipes import CNN
-from digitlab.numbers.read import read_number
 from digitlab.numbers.synthetic import make_numbers
 from digitlab.provenance import file_sha256
 from digitlab.report.tables import markdown_table
@@ -92,8 +92,7 @@ def measure(predictor: Predictor, pictures: list, labels: list[str], extra: list
         try:
             prediction = predictor.predict(picture)
             # Where `predict` read the picture as a number, its reading is the reader's.
-            read = prediction.number_read or read_number(picture, predictor.classify,
-                                                         predictor.check.threshold)
+            read = prediction.number_read or predictor.read_number(picture)
             answer, sure, answered = read.number, read.sure, prediction.number
         except ImageError:
             answer, sure, answered = "", False, ""
@@ -178,14 +177,19 @@ def main(argv: list[str] | None = None) -> None:
     rows += table_rows("the handwriting generator's numbers", sets["generator"], ())
     results = {"model": Path(args.model).name, "model_sha256": file_sha256(args.model),
                "check": predictor.check.provenance(),
+               "touching": ({"model": predictor.touching_path.name,
+                             "model_sha256": file_sha256(predictor.touching_path)}
+                            if predictor.touching_path else None),
                "summary": {name: scores(records) for name, records in sets.items()},
                "summary_predict": {name: scores(records, "predict")
                                    for name, records in sets.items()},
                "sets": sets}
+    touching_model = results["touching"]["model"] if results["touching"] else "none"
     text = (f"Numbers read by `digitlab.numbers.read` (model `{results['model']}`, digit check "
-            f"`{results['check']['model']}`): exact = every digit of every number and nothing "
-            "more; digit accuracy = one minus the edit distance over the digits written; sure "
-            "= every digit read with confidence >= 0.8 and above the digit check's threshold. "
+            f"`{results['check']['model']}`, touching digits `{touching_model}`): exact = every "
+            "digit of every number and nothing more; digit accuracy = one minus the edit "
+            "distance over the digits written; sure = every digit read with confidence >= 0.8 "
+            "and above the digit check's threshold. "
             "Beside it, what `python -m digitlab predict` answers (a number when preparing "
             "the picture as one digit finds digits side by side, or when it is no digit as a "
             "whole and the reading is a plausible number), and the single-digit model on the "

@@ -24,3 +24,12 @@ EXPORTS_TABLE = "exports.csv"  # in MODELS_DIR: each exported format's size, acc
 def quick_mode() -> bool:
     """True when DIGITLAB_QUICK=1 asks for a seconds-long smoke run."""
     return os.environ.get(QUICK_ENV, "0").strip().lower() in {"1", "true", "yes"}
+
+
+def saved_model(filename: str) -> Path | None:
+    """This run's `models/<filename>` (in DIGITLAB_OUTPUT_DIR if set), else the committed one,
+    else None."""
+    for folder in (MODELS_DIR, PROJ_ROOT / "models"):
+        if (folder / filename).is_file():
+            return folder / filename
+    return None

@@ -17,6 +17,18 @@ def save_atomically(model: keras.Model, path: Path) -> None:
     write_atomically(path, model.save)
 
 
+def save_in(model: keras.Model, out_dir: Path | None, name: str) -> Path:
+    """Save `model` atomically as `<name>.keras` in `out_dir` (default: this run's models/,
+    made if missing); returns its path."""
+    from digitlab import config
+
+    folder = Path(out_dir) if out_dir else config.MODELS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.keras"
+    save_atomically(model, path)
+    return path
+
+
 def without_optimizer(model: keras.Model) -> keras.Model:
     """A copy of `model` with its architecture and weights but no optimizer state.
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from digitlab.images import reading
 from digitlab.images.preprocess import digit_ink, fit_and_centre, normalise_strokes
+from digitlab.numbers import touching
 from digitlab.numbers.layout import (
     SEPARATOR,
     Box,
@@ -30,10 +31,13 @@ from digitlab.numbers.layout import (
 
 # (n, 28, 28) model inputs -> ((n, 10) probabilities, (n,) digit-likeness)
 Classifier = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+# (n, 28, 56) inputs -> (n, 110) probabilities: `numbers.touching`'s network (`touching.load`)
+TouchingReader = Callable[[np.ndarray], np.ndarray]
 UNSURE = 0.8  # a digit read less surely makes the number unsure (as predict's LOW_CONFIDENCE)
 DIGIT_ASPECT = 0.9  # width / height of a digit, to count the digits a candidate's width holds
 TURNS = (1, 3)  # quarter turns tried when the digits lie on their side
 COUNT_PENALTY = 0.2  # per digit more or fewer than a candidate's width holds
+TOUCHING_SURE = 0.9  # the touching-digits network's probability from which its reading wins
 
 
 @dataclass
@@ -72,11 +76,16 @@ class NumberRead:
         return bool(self.digits) and all(self.is_sure(digit) for digit in self.digits)
 
 
-def model_input(ink: np.ndarray, box: Box, mask: np.ndarray) -> np.ndarray:
-    """A candidate's ink as the 28x28 model input, prepared as `prepare` prepares one digit."""
+def placed(ink: np.ndarray, box: Box, mask: np.ndarray) -> np.ndarray:
+    """A candidate's mask (within `box`) as a mask of the whole picture."""
     whole = np.zeros(ink.shape, bool)
     whole[box[0]: box[1], box[2]: box[3]] = mask
-    return fit_and_centre(normalise_strokes(digit_ink(ink, whole)))
+    return whole
+
+
+def model_input(ink: np.ndarray, box: Box, mask: np.ndarray) -> np.ndarray:
+    """A candidate's ink as the 28x28 model input, prepared as `prepare` prepares one digit."""
+    return fit_and_centre(normalise_strokes(digit_ink(ink, placed(ink, box, mask))))
 
 
 def cut_path(mask: np.ndarray, column: int) -> np.ndarray:
@@ -147,6 +156,46 @@ def cut_ways(candidate: Candidate) -> list[list[tuple[Box, np.ndarray]]]:
     return [way for way in ways if way]
 
 
+def part_boxes(candidate: Candidate, count: int) -> list[list[int]] | None:
+    """A candidate's box (x0, y0, x1, y1) whole, or its two parts cut at its best cut place;
+    None when that cut leaves one part, or one as short as a separator (no room for two
+    digits: as `cut_ways` drops such a part)."""
+    top, bottom, left, right = candidate.box
+    if count == 1:
+        return [[left, top, right, bottom]]
+    rows = height(candidate.box)
+    parts = split(candidate.box, candidate.mask, [np.full(rows, candidate.cuts[0])])
+    if len(parts) != 2 or any(height(box) < SEPARATOR * rows for box, _ in parts):
+        return None
+    return [[box[2], box[0], box[3], box[1]] for box, _ in parts]
+
+
+def read_touching(candidates: list[Candidate], digits: list[list[DigitRead]], ink: np.ndarray,
+                  likeness: np.ndarray, touching_reader: TouchingReader) -> None:
+    """Where the touching-digits network is sure what a candidate that may be touching digits
+    holds (one digit or two), and the cuts read it as at most two digits but others, take the
+    network's reading (`digits`, one list per candidate, changed in place; `likeness`: each
+    candidate's, read whole)."""
+    asked = [index for index, candidate in enumerate(candidates)
+             if candidate.cuts and len(digits[index]) <= 2]
+    if not asked:
+        return
+    probabilities = touching_reader(np.stack([
+        touching.network_input(ink, placed(ink, candidates[index].box, candidates[index].mask))
+        for index in asked]))
+    for index, answer in zip(asked, probabilities, strict=True):
+        best = int(np.argmax(answer))
+        wanted = touching.digits_of(best)
+        if answer[best] < TOUCHING_SURE or [digit.digit for digit in digits[index]] == wanted:
+            continue
+        boxes = ([digit.box for digit in digits[index]] if len(digits[index]) == len(wanted)
+                 else part_boxes(candidates[index], len(wanted)))
+        if boxes is None:
+            continue
+        digits[index] = [DigitRead(digit, float(answer[best]), box, float(likeness[index]))
+                         for digit, box in zip(wanted, boxes, strict=True)]
+
+
 def unrotate(box: Box, turns: int, shape: tuple[int, int]) -> Box:
     """A box found in `np.rot90(ink, turns)` as a box of `ink` (of `shape`)."""
     top, bottom, left, right = box
@@ -159,11 +208,12 @@ def unrotate(box: Box, turns: int, shape: tuple[int, int]) -> Box:
 
 
 def read_lines(numbers: list[list[Candidate]], ink: np.ndarray, classify: Classifier,
-               threshold: float = 0.0) -> tuple[list[list[DigitRead]], float]:
+               threshold: float = 0.0, touching_reader: TouchingReader | None = None
+               ) -> tuple[list[list[DigitRead]], float]:
     """Read each number's candidates, choosing each candidate's surest cut; returns the digits
     (boxes in `ink`'s pixels) and the mean score (top probability times digit-likeness).
     `threshold`: the digit check's; a narrow candidate read whole above it, and with
-    confidence, is one digit and is not cut."""
+    confidence, is one digit and is not cut. `touching_reader`: see `read_touching`."""
     candidates = [candidate for number in numbers for candidate in number]
     if not candidates:
         return [], 0.0
@@ -202,6 +252,8 @@ def read_lines(numbers: list[list[Candidate]], ink: np.ndarray, classify: Classi
                                  [box[2], box[0], box[3], box[1]], float(like))
                        for (box, _), p, like in zip(way, probabilities[rows], likeness[rows],
                                                     strict=True)])
+    if touching_reader is not None:
+        read_touching(candidates, digits, ink, likeness, touching_reader)
     lines, start = [], 0
     for number in numbers:
         lines.append([digit for read in digits[start: start + len(number)] for digit in read])
@@ -210,7 +262,8 @@ def read_lines(numbers: list[list[Candidate]], ink: np.ndarray, classify: Classi
 
 
 def read_number(source: reading.ImageSource, classify: Classifier,
-                threshold: float = 0.0) -> NumberRead:
+                threshold: float = 0.0, touching_reader: TouchingReader | None = None
+                ) -> NumberRead:
     """Read the handwritten number(s) in a picture.
 
     A sheet may be photographed sideways: when there are several digit candidates and most are
@@ -220,6 +273,8 @@ def read_number(source: reading.ImageSource, classify: Classifier,
     Args:
         classify: model inputs -> (probabilities, digit-likeness), e.g. a `Predictor`'s.
         threshold: the digit check's threshold: a digit less digit-like is not sure.
+        touching_reader: the touching-digits network (`touching.load`), or None: touching
+            digits are then read by cutting alone.
     """
     ink, drawing = ink_map(source)
     side = reading.long_side(source)
@@ -229,10 +284,11 @@ def read_number(source: reading.ImageSource, classify: Classifier,
     # Digits are taller than wide: most of several candidates wider than tall are digits
     # lying on their side.
     sideways = len(aspects) > 1 and float(np.median(aspects)) > 1.0
-    best = (*read_lines(upright, ink, classify, threshold), 0)
+    best = (*read_lines(upright, ink, classify, threshold, touching_reader), 0)
     for turns in TURNS if sideways else ():
         turned = np.rot90(ink, turns)
-        lines, score = read_lines(find_layout(turned, drawing), turned, classify, threshold)
+        lines, score = read_lines(find_layout(turned, drawing), turned, classify, threshold,
+                                  touching_reader)
         if score > best[1]:
             best = (lines, score, turns)
     lines, _, turns = best

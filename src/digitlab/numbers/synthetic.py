@@ -11,6 +11,7 @@ from PIL import Image
 from digitlab.images.synth import lighting, photograph
 
 LENGTHS = tuple(range(1, 13))  # digits per number
+GAPS = (-0.15, 0.6)  # digit heights between neighbours, drawn evenly: below 0 they touch
 
 
 def crop(image: np.ndarray) -> np.ndarray:
@@ -25,26 +26,27 @@ def resized(image: np.ndarray, scale: float) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
 
 
-def compose(images: np.ndarray, labels: np.ndarray, length: int, rng: np.random.Generator
-            ) -> tuple[np.ndarray, str]:
+def compose(images: np.ndarray, labels: np.ndarray, length: int, rng: np.random.Generator,
+            gaps: tuple[float, float] = GAPS, marks: bool = True) -> tuple[np.ndarray, str]:
     """A number of `length` digits drawn at random from MNIST (images, labels), as an ink map
-    (0..1, about 28 pixels a digit) and its digits. Marks that are not digits are added now and
-    then: a dot or comma between digits, a dash, an underline."""
+    (0..1, about 28 pixels a digit) and its digits. With `marks`, marks that are not digits are
+    added now and then: a dot or comma between digits, a dash, an underline."""
     chosen = rng.choice(len(labels), length, replace=False)
     digits = [resized(crop(images[index] / np.float32(255)), rng.uniform(0.85, 1.15))
               for index in chosen]
     height = 28
-    gaps = [int(rng.uniform(-0.15, 0.6) * height) for _ in digits[1:]]  # < 0: they touch
+    spaces = [int(rng.uniform(*gaps) * height) for _ in digits[1:]]  # < 0: they touch
     shifts = [int(rng.normal(0, 0.05) * height) for _ in digits]
     margin = height
-    width = sum(digit.shape[1] for digit in digits) + sum(max(0, gap) for gap in gaps) + 2 * margin
+    width = (sum(digit.shape[1] for digit in digits) + sum(max(0, gap) for gap in spaces)
+             + 2 * margin)
     ink = np.zeros((3 * height, width), np.float32)
     x = margin
-    for digit, shift, gap in zip(digits, shifts, [*gaps, 0], strict=True):
+    for digit, shift, gap in zip(digits, shifts, [*spaces, 0], strict=True):
         top = height + shift + (height - digit.shape[0])  # on a common baseline
         region = ink[top: top + digit.shape[0], x: x + digit.shape[1]]
         np.maximum(region, digit[: region.shape[0], : region.shape[1]], out=region)
-        if length > 2 and rng.random() < 0.1:  # a separator after this digit
+        if marks and length > 2 and rng.random() < 0.1:  # a separator after this digit
             mark = rng.choice(["dot", "comma", "dash"])
             left = x + digit.shape[1] + max(1, gap // 2 if gap > 4 else 1)
             if mark == "dash":
@@ -53,7 +55,7 @@ def compose(images: np.ndarray, labels: np.ndarray, length: int, rng: np.random.
                 bottom = 2 * height + (4 if mark == "comma" else 0)
                 ink[2 * height - 3: bottom, left: left + 3] = 1.0
         x += digit.shape[1] + gap
-    if rng.random() < 0.15:  # an underline
+    if marks and rng.random() < 0.15:  # an underline
         ink[2 * height + 4: 2 * height + 6, margin // 2: x + margin // 2] = 1.0
     return ink[:, : x + margin], "".join(str(int(labels[index])) for index in chosen)
 

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from digitlab.errors import DigitlabError
 from digitlab.images import reading
 from digitlab.images.segment import SEVERAL_DIGITS
-from digitlab.numbers.read import NumberRead, read_number
+from digitlab.numbers.read import NumberRead
 
 DEFAULT_HOST = "127.0.0.1"  # loopback: nobody else on the network sees the demo unless asked
 DEFAULT_PORT = 7860
@@ -256,7 +256,7 @@ def predict_number(predictor, value) -> Shown:
     if drawing is None:
         return WRITE_A_NUMBER, EMPTY_PROBABILITIES, None, None
     try:
-        number = read_number(drawing, predictor.classify, predictor.check.threshold)
+        number = predictor.read_number(drawing)
         return show_number(number, canvas_picture(drawing), 1.0)
     except DigitlabError as error:
         message = public_message(error, reading.describe(drawing), "the drawing")

@@ -231,7 +231,7 @@ def train(mnist, quick: bool = False, out_dir: Path | None = None) -> dict:
 
     from digitlab.atomic import write_text_atomically
     from digitlab.mnist.pipeline import split_validation
-    from digitlab.mnist.runfiles import save_atomically
+    from digitlab.mnist.runfiles import save_in
     from digitlab.provenance import file_sha256
 
     start = time.perf_counter()
@@ -253,10 +253,7 @@ def train(mnist, quick: bool = False, out_dir: Path | None = None) -> dict:
                    verbose=2)
         members.append(member)
     model = average(members)
-    out_dir = Path(out_dir) if out_dir else config.MODELS_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{CHECK_NAME}.keras"
-    save_atomically(model, path)
+    path = save_in(model, out_dir, CHECK_NAME)
     record = {
         "model": path.name, "model_sha256": file_sha256(path),
         **choose_on_validation(model, checked),
@@ -265,7 +262,7 @@ def train(mnist, quick: bool = False, out_dir: Path | None = None) -> dict:
         "member_seeds": list(MEMBER_SEEDS), "epochs": 1 if quick else EPOCHS, "quick": quick,
         "seconds": round(time.perf_counter() - start, 1),
     }
-    write_text_atomically(out_dir / f"{CHECK_NAME}.json", json.dumps(record, indent=2) + "\n")
+    write_text_atomically(path.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
     return record
 
 
@@ -293,10 +290,7 @@ def choose_again(mnist, out_dir: Path | None = None) -> dict:
 
 def default_check_path() -> Path | None:
     """This run's `models/digit_check.keras`, else the committed one, else None."""
-    for folder in (config.MODELS_DIR, config.PROJ_ROOT / "models"):
-        if (folder / f"{CHECK_NAME}.keras").is_file():
-            return folder / f"{CHECK_NAME}.keras"
-    return None
+    return config.saved_model(f"{CHECK_NAME}.keras")
 
 
 @dataclass

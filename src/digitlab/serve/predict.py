@@ -31,6 +31,7 @@ from digitlab.errors import ImageError
 from digitlab.images.preprocess import Prepared, prepare
 from digitlab.images.reading import IMAGE_SUFFIXES, ImageSource, image_files
 from digitlab.images.segment import SEVERAL_DIGITS
+from digitlab.numbers import touching
 from digitlab.numbers.read import NumberRead, read_number
 from digitlab.serve.digit_check import NOT_A_DIGIT, DigitCheck, kept_rows
 from digitlab.serve.runtimes import load_runner, predict_in_batches
@@ -96,20 +97,21 @@ def default_model_path() -> Path:
 
 def available_model() -> Path | None:
     """The CNN to use: this run's `models/cnn.keras` first, then the committed one, else None."""
-    for path in (default_model_path(), config.PROJ_ROOT / "models" / "cnn.keras"):
-        if path.is_file():
-            return path
-    return None
+    return config.saved_model("cnn.keras")
 
 
 class Predictor:
     """Loads a model once; turns images into `Prediction`s."""
 
     def __init__(self, model_path: str | Path | None = None,
-                 check_path: str | Path | None = None):
+                 check_path: str | Path | None = None,
+                 touching_path: str | Path | None = None):
         self.model_path = Path(model_path) if model_path else default_model_path()
         self.run = load_runner(self.model_path)
         self.check = DigitCheck.load(check_path)
+        self.touching_path = touching.default_path() if touching_path is None else Path(
+            touching_path)  # None where there is none: touching digits are then cut apart
+        self.touching = touching.load(self.touching_path) if self.touching_path else None
 
     def predict(self, image: ImageSource) -> Prediction:
         """Predict the digit in one image. Raises ImageError when it cannot be read."""
@@ -126,7 +128,7 @@ class Predictor:
         for source, result in zip(sources, results, strict=True):
             if result.reason not in (SEVERAL_DIGITS, NOT_A_DIGIT):
                 continue
-            reading = read_number(source, self.classify, self.check.threshold)
+            reading = self.read_number(source)
             if result.reason == NOT_A_DIGIT:
                 if not plausible_number(reading):
                     continue
@@ -136,6 +138,11 @@ class Predictor:
             result.digits = [{"digit": d.digit, "confidence": round(d.confidence, 6),
                               "box": d.box} for d in reading.digits]
         return results
+
+    def read_number(self, source: ImageSource) -> NumberRead:
+        """Read the number(s) in a picture (`numbers.read.read_number`) with this predictor's
+        model, digit check and touching-digits network."""
+        return read_number(source, self.classify, self.check.threshold, self.touching)
 
     def classify(self, model_inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(n, 28, 28) model inputs -> (n, 10) probabilities and (n,) digit-likeness."""
