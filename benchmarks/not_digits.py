@@ -151,6 +151,8 @@ def main(argv: list[str] | None = None) -> None:
     results = {"model": Path(args.model).name, "model_sha256": file_sha256(args.model),
                "check": {**predictor.check.provenance(),
                          "chosen_on": check_record["chosen_on"]},
+               # Pictures answered "several digits" were read by the number reader with it.
+               "touching": predictor.touching_provenance(),
                "top_probability_threshold": round(softmax_cut, 6),
                "validation_digits": min(args.validation_limit, digit_check.VALIDATION_SIZE),
                "seed": SEED, "sets": sets}

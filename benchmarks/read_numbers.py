@@ -177,9 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     rows += table_rows("the handwriting generator's numbers", sets["generator"], ())
     results = {"model": Path(args.model).name, "model_sha256": file_sha256(args.model),
                "check": predictor.check.provenance(),
-               "touching": ({"model": predictor.touching_path.name,
-                             "model_sha256": file_sha256(predictor.touching_path)}
-                            if predictor.touching_path else None),
+               "touching": predictor.touching_provenance(),
                "summary": {name: scores(records) for name, records in sets.items()},
                "summary_predict": {name: scores(records, "predict")
                                    for name, records in sets.items()},

@@ -7,7 +7,10 @@ two, and into three or four when it is wide enough): one wider than the line's d
 always, a narrower one (two narrow digits, a 1 beside a 7, can be) only when it does not read
 surely as one digit. The reading whose digits the classifier is surest of, on average, wins,
 less COUNT_PENALTY for each digit more or fewer than the candidate's width holds: segmentation
-by recognition, over-segmenting first and keeping the best cuts.
+by recognition, over-segmenting first and keeping the best cuts. Cuts through digits written
+into each other leave a part of one in the other; where the touching-digits network
+(`digitlab.numbers.touching`) is sure what such a candidate holds, one digit or two, its reading
+wins (`read_touching`).
 """
 
 from collections.abc import Callable

@@ -158,4 +158,10 @@ def load(path: str | Path | None = None) -> Callable[[np.ndarray], np.ndarray] |
         raise ModelError(f"{found}: takes {model.input_shape} and returns "
                          f"{model.output_shape}, not the touching-digits network's "
                          f"(None, {FRAME[0]}, {FRAME[1]}, 1) -> (None, {CLASSES}).")
-    return lambda inputs: np.asarray(model.predict_on_batch(inputs[..., np.newaxis]))
+    import tensorflow as tf
+
+    # Traced once for any number of candidates: `predict_on_batch` traced again for new counts
+    # (60 composed numbers read in 8.1 s with it, 7.2 s with this, beside other work).
+    function = tf.function(lambda batch: model(batch, training=False),
+                           input_signature=[tf.TensorSpec((None, *FRAME, 1), tf.float32)])
+    return lambda inputs: function(inputs[..., np.newaxis].astype(np.float32)).numpy()

@@ -139,6 +139,16 @@ class Predictor:
                               "box": d.box} for d in reading.digits]
         return results
 
+    def touching_provenance(self) -> dict | None:
+        """What a results file records of the touching-digits network: its file and SHA-256
+        (None when there is none)."""
+        if self.touching_path is None:
+            return None
+        from digitlab.provenance import file_sha256
+
+        return {"model": self.touching_path.name,
+                "model_sha256": file_sha256(self.touching_path)}
+
     def read_number(self, source: ImageSource) -> NumberRead:
         """Read the number(s) in a picture (`numbers.read.read_number`) with this predictor's
         model, digit check and touching-digits network."""
