@@ -103,7 +103,7 @@ def train(mnist, quick: bool = False, out_dir: Path | None = None) -> dict:
 
     from digitlab.atomic import write_text_atomically
     from digitlab.mnist.pipeline import split_validation
-    from digitlab.mnist.runfiles import save_in
+    from digitlab.mnist.runfiles import save_in, without_optimizer
     from digitlab.provenance import file_sha256
 
     start = time.perf_counter()
@@ -123,7 +123,7 @@ def train(mnist, quick: bool = False, out_dir: Path | None = None) -> dict:
     model.fit(fit[0][..., np.newaxis], fit[1], batch_size=BATCH_SIZE, epochs=epochs, verbose=2)
     answers = np.argmax(model.predict(checked[0][..., np.newaxis], verbose=0), axis=1)
     right, two = answers == checked[1], checked[1] >= 10
-    path = save_in(model, out_dir, NAME)
+    path = save_in(without_optimizer(model), out_dir, NAME)  # a third of the size
     record = {
         "model": path.name, "model_sha256": file_sha256(path),
         "validation_accuracy": {"one digit": round(float(right[~two].mean()), 4),
