@@ -22,9 +22,10 @@ def predictor() -> Predictor:
 def validation(mnist_dir):
     from digitlab.mnist.data import load_mnist
     from digitlab.mnist.pipeline import split_validation
+    from digitlab.mnist.recipes import CNN
 
     (x_train, y_train), _ = load_mnist(mnist_dir)
-    return split_validation(x_train, y_train, touching.VALIDATION_SIZE, touching.SEED)[1]
+    return split_validation(x_train, y_train, CNN.train.validation_size, CNN.train.seed)[1]
 
 
 def test_classes_stand_for_one_digit_or_two():

@@ -102,19 +102,26 @@ def build_model(kind: str, config=None, name: str | None = None) -> keras.Model:
     return BUILDERS[kind](config, name=name or kind)
 
 
+def read_keras_file(path: str | Path) -> keras.Model:
+    """Load any .keras archive with `safe_mode=True`, uncompiled, or raise ModelError naming the
+    file (what it takes and returns is for the caller to check)."""
+    path = Path(path)
+    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        raise ModelError(f"{path}: not a Keras 3 model file (a .keras zip archive). "
+                         "It may be truncated, or another format.")
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:  # Keras raises many types for a damaged archive
+        raise ModelError(f"{path}: cannot be loaded as a Keras model ({error}).") from error
+
+
 def load_model(path: str | Path) -> keras.Model:
     """Load a saved digitlab model with `safe_mode=True`, or raise ModelError naming the file."""
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: model file not found. Train it with notebooks 03/04 "
                          "(or `make all`), or pass the path of an existing .keras file.")
-    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
-        raise ModelError(f"{path}: not a Keras 3 model file (a .keras zip archive). "
-                         "It may be truncated, or another format.")
-    try:
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as error:  # Keras raises many types for a damaged archive
-        raise ModelError(f"{path}: cannot be loaded as a Keras model ({error}).") from error
+    model = read_keras_file(path)
     if tuple(model.input_shape[1:]) != INPUT_SHAPE or model.output_shape[-1] != NUM_CLASSES:
         raise ModelError(f"{path}: takes {model.input_shape} and returns {model.output_shape}; "
                          f"a digitlab model takes (None, 28, 28, 1) and returns (None, 10).")

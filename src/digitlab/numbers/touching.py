@@ -33,7 +33,6 @@ VALIDATION_COUNT = 5_000
 EPOCHS = 5
 BATCH_SIZE = 128
 SEED = 42
-VALIDATION_SIZE = 5000  # the digit recipes' validation split (same seed: the same images)
 
 
 def frame(strokes: np.ndarray) -> np.ndarray:
@@ -103,12 +102,15 @@ def train(mnist, quick: bool = False, out_dir: Path | None = None) -> dict:
 
     from digitlab.atomic import write_text_atomically
     from digitlab.mnist.pipeline import split_validation
+    from digitlab.mnist.recipes import CNN
     from digitlab.mnist.runfiles import save_in, without_optimizer
     from digitlab.provenance import file_sha256
 
     start = time.perf_counter()
     (x_train, y_train), _ = mnist
-    (x_fit, y_fit), (x_val, y_val) = split_validation(x_train, y_train, VALIDATION_SIZE, SEED)
+    # The digit recipes' validation split: the same images choose and score everywhere.
+    (x_fit, y_fit), (x_val, y_val) = split_validation(x_train, y_train,
+                                                      CNN.train.validation_size, CNN.train.seed)
     scale = 0.02 if quick else 1.0
     fit = pictures(x_fit, y_fit, int(TRAIN_COUNT * scale), SEED)
     checked = pictures(x_val, y_val, int(VALIDATION_COUNT * scale), SEED + 1)
@@ -145,15 +147,12 @@ def load(path: str | Path | None = None) -> Callable[[np.ndarray], np.ndarray] |
     """The network as a function of (n, 28, 56) inputs to (n, 110) probabilities, or None when
     there is none (the reader then cuts touching digits alone). Raises ModelError for a file
     that is not this network."""
-    import keras
+    from digitlab.mnist.models import read_keras_file
 
     found = Path(path) if path else default_path()
     if found is None:
         return None
-    try:
-        model = keras.saving.load_model(found, safe_mode=True, compile=False)
-    except Exception as error:  # Keras raises many types for a damaged archive
-        raise ModelError(f"{found}: cannot be loaded as a Keras model ({error}).") from error
+    model = read_keras_file(found)
     if tuple(model.input_shape[1:]) != (*FRAME, 1) or model.output_shape[-1] != CLASSES:
         raise ModelError(f"{found}: takes {model.input_shape} and returns "
                          f"{model.output_shape}, not the touching-digits network's "

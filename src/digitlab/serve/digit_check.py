@@ -321,12 +321,9 @@ class DigitCheck:
         if record.get("model_sha256") not in (None, file_sha256(found)):
             raise ModelError(f"{record_path}: its threshold was chosen for another "
                              f"{found.name} (SHA-256 differs). Train the check again.")
-        import keras
+        from digitlab.mnist.models import read_keras_file
 
-        try:
-            model = keras.saving.load_model(found, safe_mode=True, compile=False)
-        except Exception as error:  # Keras raises many types for a damaged archive
-            raise ModelError(f"{found}: cannot be loaded as a Keras model ({error}).") from error
+        model = read_keras_file(found)
         if tuple(model.output_shape[1:]) != (NOT_A_DIGIT_CLASS + 1,):
             raise ModelError(f"{found}: returns {model.output_shape}, not a digit check's "
                              "eleven probabilities. Pass the digit_check.keras file.")
