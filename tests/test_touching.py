@@ -85,6 +85,21 @@ def test_the_network_reads_one_wide_digit_as_one(predictor, validation):
     assert one.number == "8" and len(one.digits) == 1
 
 
+def test_one_digit_the_cuts_read_is_not_read_as_another(predictor, validation):
+    rng = np.random.default_rng(0)  # one MNIST validation 6, wide enough to have cut places
+    ink, label = synthetic.compose(*validation, 1, rng, marks=False)
+    picture = synthetic.picture(ink, rng)
+    asked = []
+
+    def other_digit(inputs: np.ndarray) -> np.ndarray:
+        asked.append(len(inputs))
+        return sure_of(str((int(label) + 1) % 10), 0.99)(inputs)
+    reading = read.read_number(picture, predictor.classify, predictor.check.threshold,
+                               other_digit)
+    assert asked == [1]  # the network was asked, and overruled: the CNN reads one digit better
+    assert reading.number == label == "6"
+
+
 def test_trained_quickly_it_loads_and_reads(tmp_path, mnist_dir, predictor, validation):
     from digitlab.mnist.data import load_mnist
 
