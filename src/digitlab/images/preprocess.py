@@ -154,6 +154,20 @@ def normalise_strokes(soft: np.ndarray) -> np.ndarray:
     return soft
 
 
+def ink_crop(strokes: np.ndarray) -> np.ndarray:
+    """Prepared strokes cropped to their ink."""
+    rows, columns = np.nonzero(strokes > 0.01)
+    return strokes[rows.min(): rows.max() + 1, columns.min(): columns.max() + 1]
+
+
+def scaled(crop: np.ndarray, scale: float,
+           resample: Image.Resampling = Image.Resampling.BOX) -> np.ndarray:
+    """`crop` resized by `scale` (at least a pixel a side), its strongest ink made 1."""
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    box = np.asarray(Image.fromarray(crop).resize(size, resample), np.float32)
+    return box / max(float(box.max()), 1e-6)
+
+
 def fit_and_centre(strokes: np.ndarray,
                    resample: Image.Resampling = Image.Resampling.BOX) -> np.ndarray:
     """Fit into 20x20 keeping the aspect ratio (anti-aliased), centre by mass in 28x28.
@@ -161,12 +175,8 @@ def fit_and_centre(strokes: np.ndarray,
     BOX averages the pixels each output pixel covers, right for shrinking; enlarging a tiny
     image (8x8) wants an interpolating `resample` instead.
     """
-    rows, columns = np.nonzero(strokes > 0.01)
-    crop = strokes[rows.min(): rows.max() + 1, columns.min(): columns.max() + 1]
-    scale = BOX_SIZE / max(crop.shape)
-    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-    box = np.asarray(Image.fromarray(crop).resize(size, resample), np.float32)
-    box = box / max(float(box.max()), 1e-6)
+    crop = ink_crop(strokes)
+    box = scaled(crop, BOX_SIZE / max(crop.shape), resample)
     centre_y, centre_x = ndimage.center_of_mass(box)
     half = (FRAME_SIZE - 1) / 2
     top = int(np.clip(round(half - centre_y), 0, FRAME_SIZE - box.shape[0]))

@@ -15,11 +15,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from digitlab import config
 from digitlab.errors import ModelError
-from digitlab.images.preprocess import BOX_SIZE, FRAME_SIZE, digit_ink, normalise_strokes
+from digitlab.images.preprocess import (
+    BOX_SIZE,
+    FRAME_SIZE,
+    digit_ink,
+    ink_crop,
+    normalise_strokes,
+    scaled,
+)
 from digitlab.images.segment import INK_SHARE
 from digitlab.numbers.synthetic import compose
 
@@ -38,12 +44,8 @@ SEED = 42
 def frame(strokes: np.ndarray) -> np.ndarray:
     """Prepared ink (`normalise_strokes`) fitted into FRAME: BOX_SIZE rows high (as MNIST fits a
     digit) unless too wide, centred."""
-    rows, columns = np.nonzero(strokes > 0.01)
-    crop = strokes[rows.min(): rows.max() + 1, columns.min(): columns.max() + 1]
-    scale = min(BOX_SIZE / crop.shape[0], (FRAME[1] - 4) / crop.shape[1])
-    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-    box = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.BOX), np.float32)
-    box = box / max(float(box.max()), 1e-6)
+    crop = ink_crop(strokes)
+    box = scaled(crop, min(BOX_SIZE / crop.shape[0], (FRAME[1] - 4) / crop.shape[1]))
     framed = np.zeros(FRAME, np.float32)
     top, left = (FRAME[0] - box.shape[0]) // 2, (FRAME[1] - box.shape[1]) // 2
     framed[top: top + box.shape[0], left: left + box.shape[1]] = box
